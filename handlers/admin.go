@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
+	"github.com/caddy-vipps/caddy-vipps/state"
+)
+
+// The admin page signs a session cookie with the admin token, so a merchant
+// types the token once per browser session.
+const (
+	adminCookie     = "vipps_admin"
+	adminSessionTTL = 12 * time.Hour
+)
+
+type adminPage struct {
+	Title    string
+	Base     string
+	Orders   []MerchantOrder
+	Next     string
+	Status   string
+	Flash    string
+	Error    string
+	Failures []MerchantOrder
+	LoggedIn bool
+	Basic    bool
+}
+
+// admin serves GET {base}/admin: a small server-rendered order list with
+// ship, cancel, refund and check-now buttons. Without credentials it shows a
+// sign-in form that takes the admin token.
+func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.isMerchant(r)
+	if !ok {
+		status := http.StatusOK
+		if h.cfg.AdminToken == "" {
+			status = http.StatusForbidden
+		}
+		h.render(w, status, "admin_login", adminPage{Title: "Sign in", Base: h.cfg.BasePath, Error: r.URL.Query().Get("error"), Basic: h.cfg.AdminToken == ""})
+		return
+	}
+	f, err := listFilter(r)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	orders, next, err := h.svc.Store().List(r.URL.Query().Get("cursor"), 50, f)
+	if err != nil {
+		h.failErr(w, r, &shop.InputError{Field: "cursor", Reason: "the cursor is not valid"})
+		return
+	}
+	now := time.Now()
+	page := adminPage{Title: "Orders", Base: h.cfg.BasePath, Next: next, Status: r.URL.Query().Get("status"),
+		Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error"), LoggedIn: actor != ""}
+	for _, o := range orders {
+		page.Orders = append(page.Orders, merchantOrder(o, now))
+	}
+	h.render(w, http.StatusOK, "admin", page)
+}
+
+// adminLogin serves POST {base}/admin/login with the form field token.
+func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.AdminToken == "" {
+		h.fail(w, r, http.StatusForbidden, "Forbidden", "No admin token is configured.")
+		return
+	}
+	if err := r.ParseForm(); err != nil || !tokenEqual(r.PostForm.Get("token"), h.cfg.AdminToken) {
+		http.Redirect(w, r, h.cfg.BasePath+"/admin?error="+url.QueryEscape("That token is not right."), http.StatusSeeOther)
+		return
+	}
+	expires := time.Now().Add(adminSessionTTL)
+	http.SetCookie(w, &http.Cookie{
+		Name:     adminCookie,
+		Value:    h.sessionValue(expires),
+		Path:     h.cfg.BasePath,
+		Expires:  expires,
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
+}
+
+// adminLogout serves POST {base}/admin/logout.
+func (h *Handler) adminLogout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: h.cfg.BasePath, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
+}
+
+func (h *Handler) sessionValue(expires time.Time) string {
+	exp := strconv.FormatInt(expires.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(h.cfg.AdminToken))
+	m.Write([]byte("vipps-admin-session|" + exp))
+	return exp + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validSession checks the admin cookie's signature and expiry.
+func (h *Handler) validSession(r *http.Request) bool {
+	if h.cfg.AdminToken == "" {
+		return false
+	}
+	c, err := r.Cookie(adminCookie)
+	if err != nil {
+		return false
+	}
+	exp, _, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || time.Now().Unix() > n {
+		return false
+	}
+	return hmac.Equal([]byte(c.Value), []byte(h.sessionValue(time.Unix(n, 0))))
+}
+
+// sameOrigin is the CSRF check for cookie-authenticated form posts: the
+// browser's Origin (or Referer) must be this site.
+func sameOrigin(r *http.Request) bool {
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" {
+		return false
+	}
+	u, err := url.Parse(src)
+	return err == nil && u.Host == r.Host
+}
+
+// adminAction serves POST {base}/admin/action from the admin page's buttons
+// (fields reference, op, amount) and redirects back with the outcome.
+func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, actor string) {
+	if err := r.ParseForm(); err != nil {
+		h.failErr(w, r, &shop.InputError{Reason: "the form could not be read"})
+		return
+	}
+	ref := r.PostForm.Get("reference")
+	var amount int64
+	if s := strings.TrimSpace(r.PostForm.Get("amount")); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			h.adminBack(w, r, "", "The amount must be a whole number of øre/cents.")
+			return
+		}
+		amount = n
+	}
+	var o *state.Order
+	var err error
+	switch r.PostForm.Get("op") {
+	case "ship":
+		o, _, err = h.svc.Ship(r.Context(), ref, shop.ShipRequest{Amount: amount, Actor: actor})
+	case "cancel":
+		o, _, err = h.svc.Cancel(r.Context(), ref, actor)
+	case "refund":
+		o, _, err = h.svc.Refund(r.Context(), ref, amount, actor)
+	case "refresh":
+		o, err = h.svc.Refresh(r.Context(), ref, state.SourceMerchant)
+	default:
+		h.adminBack(w, r, "", "Unknown action.")
+		return
+	}
+	if err != nil {
+		h.adminBack(w, r, "", actionError(err))
+		return
+	}
+	h.adminBack(w, r, "Order "+o.Reference+" is now "+string(o.Status)+".", "")
+}
+
+func actionError(err error) string {
+	var st *shop.StateError
+	var in *shop.InputError
+	switch {
+	case asErr(err, &st):
+		return st.Error()
+	case asErr(err, &in):
+		return in.Error()
+	case asErr[*shop.UnavailableError](err, nil):
+		return "Vipps did not answer; the operation will be finished in the background."
+	default:
+		return "The operation failed: " + err.Error()
+	}
+}
+
+func (h *Handler) adminBack(w http.ResponseWriter, r *http.Request, flash, errMsg string) {
+	q := url.Values{}
+	if flash != "" {
+		q.Set("flash", flash)
+	}
+	if errMsg != "" {
+		q.Set("error", errMsg)
+	}
+	http.Redirect(w, r, h.cfg.BasePath+"/admin?"+q.Encode(), http.StatusSeeOther)
+}

@@ -1,0 +1,189 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
+	"github.com/caddy-vipps/caddy-vipps/state"
+)
+
+// MerchantOrder is an order as the merchant list shows it.
+type MerchantOrder struct {
+	Reference         string      `json:"reference"`
+	Status            string      `json:"status"`
+	CreatedAt         time.Time   `json:"created_at"`
+	UpdatedAt         time.Time   `json:"updated_at"`
+	Items             []BuyerItem `json:"items"`
+	Payment           Money       `json:"payment"`
+	Receipt           string      `json:"receipt,omitempty"`
+	CaptureDeadline   *time.Time  `json:"capture_deadline,omitempty"`
+	DaysLeftToCapture *int        `json:"days_left_to_capture,omitempty"`
+	Operations        []Operation `json:"operations,omitempty"`
+	History           []History   `json:"history,omitempty"`
+}
+
+// History is one entry of an order's history.
+type History struct {
+	At     time.Time `json:"at"`
+	Source string    `json:"source"`
+	From   string    `json:"from,omitempty"`
+	To     string    `json:"to"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// OrderList is one page of the merchant's order list.
+type OrderList struct {
+	Orders []MerchantOrder `json:"orders"`
+	// Next is the cursor of the next page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+func merchantOrder(o *state.Order, now time.Time) MerchantOrder {
+	m := MerchantOrder{
+		Reference: o.Reference,
+		Status:    string(o.Status),
+		CreatedAt: o.CreatedAt,
+		UpdatedAt: o.UpdatedAt,
+		Items:     buyerView(o).Items,
+		Payment: Money{Currency: o.Currency, Amount: o.Amount, Authorized: o.Payment.Authorized,
+			Captured: o.Payment.Captured, Cancelled: o.Payment.Cancelled, Refunded: o.Payment.Refunded},
+		Receipt: o.Receipt,
+	}
+	if !o.Payment.CaptureDeadline.IsZero() {
+		d := o.Payment.CaptureDeadline
+		m.CaptureDeadline = &d
+		if shop.Remaining(o) > 0 {
+			days := int(d.Sub(now).Hours() / 24)
+			m.DaysLeftToCapture = &days
+		}
+	}
+	for _, op := range o.Ops {
+		m.Operations = append(m.Operations, Operation{ID: op.ID, Kind: op.Kind, Amount: op.Amount, Status: op.Status, ErrorCode: op.ErrorCode, TraceID: op.TraceID})
+	}
+	for _, h := range o.History {
+		m.History = append(m.History, History{At: h.At, Source: string(h.Source), From: string(h.From), To: string(h.To), Note: h.Note})
+	}
+	return m
+}
+
+// listFilter reads ?status=a,b&from=RFC3339|YYYY-MM-DD&to=...
+func listFilter(r *http.Request) (state.ListFilter, error) {
+	var f state.ListFilter
+	q := r.URL.Query()
+	for _, s := range strings.Split(q.Get("status"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			f.Status = append(f.Status, state.Status(s))
+		}
+	}
+	var err error
+	if f.From, err = parseDate(q.Get("from"), false); err != nil {
+		return f, &shop.InputError{Field: "from", Reason: "use a date (2026-01-31) or an RFC 3339 time"}
+	}
+	if f.To, err = parseDate(q.Get("to"), true); err != nil {
+		return f, &shop.InputError{Field: "to", Reason: "use a date (2026-01-31) or an RFC 3339 time"}
+	}
+	return f, nil
+}
+
+func parseDate(s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return t, err
+	}
+	if end {
+		t = t.Add(24*time.Hour - time.Nanosecond)
+	}
+	return t, nil
+}
+
+// listOrders serves GET {base}/orders: newest first, ?limit=N (1-500,
+// default 50), ?cursor=C from the previous page, ?status= and ?from=/?to=
+// filters; ?format=csv streams every matching order as CSV for bookkeeping.
+func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
+	f, err := listFilter(r)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		h.ordersCSV(w, r, f)
+		return
+	}
+	limit := 50
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			h.failErr(w, r, &shop.InputError{Field: "limit", Reason: "must be between 1 and 500"})
+			return
+		}
+		limit = n
+	}
+	orders, next, err := h.svc.Store().List(r.URL.Query().Get("cursor"), limit, f)
+	if err != nil {
+		h.failErr(w, r, &shop.InputError{Field: "cursor", Reason: "the cursor is not valid"})
+		return
+	}
+	now := time.Now()
+	out := OrderList{Orders: make([]MerchantOrder, 0, len(orders)), Next: next}
+	for _, o := range orders {
+		out.Orders = append(out.Orders, merchantOrder(o, now))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.ListFilter) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="vipps-orders.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"reference", "created_at", "status", "currency", "amount", "authorized", "captured", "cancelled", "refunded", "items"})
+	cursor := ""
+	for {
+		orders, next, err := h.svc.Store().List(cursor, 500, f)
+		if err != nil {
+			h.log.Error("csv export stopped", zapErr(err))
+			break
+		}
+		for _, o := range orders {
+			var items []string
+			for _, it := range o.Items {
+				items = append(items, strconv.Itoa(it.Qty)+" x "+it.SKU)
+			}
+			_ = cw.Write([]string{
+				o.Reference, o.CreatedAt.UTC().Format(time.RFC3339), string(o.Status), o.Currency,
+				strconv.FormatInt(o.Amount, 10), strconv.FormatInt(o.Payment.Authorized, 10),
+				strconv.FormatInt(o.Payment.Captured, 10), strconv.FormatInt(o.Payment.Cancelled, 10),
+				strconv.FormatInt(o.Payment.Refunded, 10), csvSafe(strings.Join(items, "; ")),
+			})
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	cw.Flush()
+}
+
+// csvSafe defuses cells that spreadsheet programs would run as formulas.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// merchantOrderDetail serves GET {base}/orders/R for a merchant: the full
+// record with operations and history (the buyer view is for everyone else).
+func (h *Handler) merchantOrderDetail(w http.ResponseWriter, r *http.Request, o *state.Order) {
+	writeJSON(w, http.StatusOK, merchantOrder(o, time.Now()))
+}

@@ -1,0 +1,96 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
+)
+
+// Config is how the endpoints behave.
+type Config struct {
+	// BasePath is where the endpoints live, e.g. /vipps.
+	BasePath string
+	// MaxBodySize caps every request body, in bytes.
+	MaxBodySize int64
+	// AdminToken authorises merchant endpoints (Authorization: Bearer).
+	// Empty: merchant endpoints answer 403 unless the request was
+	// authenticated by the web server (see Authenticated).
+	AdminToken string
+	// SuccessURL and CancelURL replace the built-in confirmation and cancel
+	// pages; the reference is appended as ?reference=R.
+	SuccessURL string
+	CancelURL  string
+	// ShopURL is the link back to the shop on built-in pages. Default "/".
+	ShopURL string
+	// WebhookMaxSkew is how far a webhook's x-ms-date may be from now.
+	WebhookMaxSkew int64
+	Logger         *zap.Logger
+	// Observer hears about security-relevant refusals (may be nil).
+	Observer Observer
+}
+
+// Observer hears about refused webhooks and merchant requests.
+type Observer interface {
+	WebhookRejected(reason string)
+}
+
+// Handler serves the endpoints.
+type Handler struct {
+	svc *shop.Service
+	cfg Config
+	mux *http.ServeMux
+	log *zap.Logger
+}
+
+// New builds the endpoint handler. Paths outside the base path are not
+// served (the caller checks Owns first).
+func New(svc *shop.Service, cfg Config) *Handler {
+	cfg.BasePath = "/" + strings.Trim(cfg.BasePath, "/")
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = 64 << 10
+	}
+	if cfg.ShopURL == "" {
+		cfg.ShopURL = "/"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	p := cfg.BasePath
+	h.mux.HandleFunc("POST "+p+"/checkout", h.checkout)
+	h.mux.HandleFunc("GET "+p+"/return", h.returnPage)
+	h.mux.HandleFunc("GET "+p+"/confirmation", h.confirmation)
+	h.mux.HandleFunc("GET "+p+"/cancelled", h.cancelled)
+	h.mux.HandleFunc("GET "+p+"/orders/{ref}", h.orderStatus)
+	h.mux.HandleFunc("POST "+p+"/webhook", h.webhook)
+	h.mux.HandleFunc("GET "+p+"/orders", h.merchant(h.listOrders))
+	h.mux.HandleFunc("POST "+p+"/orders/{ref}/ship", h.merchant(h.ship))
+	h.mux.HandleFunc("POST "+p+"/orders/{ref}/cancel", h.merchant(h.cancel))
+	h.mux.HandleFunc("POST "+p+"/orders/{ref}/refund", h.merchant(h.refund))
+	h.mux.HandleFunc("GET "+p+"/admin", h.admin)
+	h.mux.HandleFunc("POST "+p+"/admin/login", h.adminLogin)
+	h.mux.HandleFunc("POST "+p+"/admin/logout", h.adminLogout)
+	h.mux.HandleFunc("POST "+p+"/admin/action", h.merchant(h.adminAction))
+	h.mux.HandleFunc(p+"/", h.notFound)
+	return h
+}
+
+// Owns reports whether a path is under the base path.
+func (h *Handler) Owns(path string) bool {
+	return path == h.cfg.BasePath || strings.HasPrefix(path, h.cfg.BasePath+"/")
+}
+
+// ServeHTTP serves one request under the base path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, http.StatusNotFound, "Not found", "There is nothing here.")
+}

@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+// webhook serves POST {base}/webhook, where Vipps delivers payment events.
+// The signature (HMAC-SHA256 over method, path, date, host and the hash of
+// the raw body) is verified before anything is parsed; forged, stale or
+// malformed deliveries are refused, logged, and change nothing.
+func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.rejectWebhook(w, r, http.StatusRequestEntityTooLarge, "body too large", err)
+			return
+		}
+		h.rejectWebhook(w, r, http.StatusBadRequest, "unreadable body", err)
+		return
+	}
+	secret, ok := h.svc.WebhookSecret()
+	if !ok {
+		h.rejectWebhook(w, r, http.StatusUnauthorized, "no webhook registration yet", nil)
+		return
+	}
+	skew := 5 * time.Minute
+	if h.cfg.WebhookMaxSkew > 0 {
+		skew = time.Duration(h.cfg.WebhookMaxSkew)
+	}
+	verifier := vipps.WebhookVerifier{Secret: secret, MaxSkew: skew}
+	signed := r
+	if u := originalURL(r.Context()); u != nil {
+		// Vipps signed the URL it called, before any rewrite in the server.
+		signed = r.Clone(r.Context())
+		signed.URL = u
+	}
+	if err := verifier.Verify(signed, body); err != nil {
+		h.rejectWebhook(w, r, http.StatusUnauthorized, "signature", err)
+		return
+	}
+	ev, err := vipps.ParseWebhookEvent(body)
+	if err != nil || ev.Reference == "" {
+		h.rejectWebhook(w, r, http.StatusBadRequest, "malformed payload", err)
+		return
+	}
+	if err := h.svc.HandleWebhook(r.Context(), ev); err != nil {
+		h.log.Error("webhook could not be recorded", zap.String("reference", ev.Reference), zap.Error(err))
+		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The event could not be recorded.")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) rejectWebhook(w http.ResponseWriter, r *http.Request, status int, reason string, err error) {
+	h.log.Warn("webhook refused", zap.String("reason", reason), zap.Int("status", status), zap.String("remote", r.RemoteAddr), zap.Error(err))
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.WebhookRejected(reason)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	h.fail(w, r, status, http.StatusText(status), "The webhook delivery was refused.")
+}

@@ -1,0 +1,189 @@
+package shop
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Product is one thing the shop sells. Its price is the only price the shop
+// ever charges: whatever a browser sends is ignored.
+type Product struct {
+	// SKU identifies the product in buy-button forms (field "sku"). Letters,
+	// digits, '-', '_' and '.', at most 64 characters.
+	SKU string `json:"sku"`
+
+	// Name is shown to the buyer on receipts and in the Vipps app.
+	Name string `json:"name"`
+
+	// Price is the unit price in minor units (øre, cents), VAT included.
+	Price int64 `json:"price"`
+
+	// VAT is the VAT rate in percent, e.g. 25 or 25.5. Default: the standard
+	// rate of the shop's currency (NOK 25, SEK 25, DKK 25, EUR 25.5).
+	VAT *float64 `json:"vat,omitempty"`
+}
+
+// Catalog is the shop's price list, keyed by SKU. It is validated once, when
+// the configuration is loaded.
+type Catalog struct {
+	currency string
+	products map[string]Product
+	order    []string
+}
+
+// CatalogFile is the JSON shape of a catalog file.
+type CatalogFile struct {
+	Currency string    `json:"currency,omitempty"`
+	Products []Product `json:"products"`
+}
+
+var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// MaxAmount is the largest payment Vipps accepts, in minor units.
+const MaxAmount = 65_000_000
+
+// knownVAT lists the VAT rates (in basis points) in use in each currency's
+// markets: Norway (NOK), Sweden (SEK), Denmark (DKK) and Finland (EUR).
+var knownVAT = map[string][]int{
+	"NOK": {0, 1200, 1500, 2500},
+	"SEK": {0, 600, 1200, 2500},
+	"DKK": {0, 2500},
+	"EUR": {0, 1000, 1350, 1400, 2400, 2550},
+}
+
+// standardVAT is the default rate per currency, in basis points.
+var standardVAT = map[string]int{"NOK": 2500, "SEK": 2500, "DKK": 2500, "EUR": 2550}
+
+// Currencies lists the currencies the shop can sell in.
+var Currencies = []string{"NOK", "DKK", "EUR", "SEK"}
+
+// NewCatalog validates products and builds a catalog in the given currency:
+// SKUs must be unique and well formed, names non-empty, prices positive and
+// at most MaxAmount, and VAT rates ones used in the currency's market.
+func NewCatalog(currency string, products []Product) (*Catalog, error) {
+	if !slices.Contains(Currencies, currency) {
+		return nil, fmt.Errorf("currency %q is not supported (use one of %s)", currency, strings.Join(Currencies, ", "))
+	}
+	c := &Catalog{currency: currency, products: make(map[string]Product, len(products))}
+	for i, p := range products {
+		if err := c.add(p); err != nil {
+			return nil, fmt.Errorf("product %d: %w", i+1, err)
+		}
+	}
+	return c, nil
+}
+
+func (c *Catalog) add(p Product) error {
+	if !skuPattern.MatchString(p.SKU) {
+		return fmt.Errorf("sku %q: use 1-64 letters, digits, '.', '_' or '-'", p.SKU)
+	}
+	if _, dup := c.products[p.SKU]; dup {
+		return fmt.Errorf("sku %q is listed twice", p.SKU)
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		return fmt.Errorf("sku %q: name is empty", p.SKU)
+	}
+	if len(p.Name) > 200 {
+		return fmt.Errorf("sku %q: name is longer than 200 bytes", p.SKU)
+	}
+	if p.Price <= 0 || p.Price > MaxAmount {
+		return fmt.Errorf("sku %q: price %d must be between 1 and %d minor units", p.SKU, p.Price, MaxAmount)
+	}
+	if _, err := c.vatBasisPoints(p); err != nil {
+		return fmt.Errorf("sku %q: %w", p.SKU, err)
+	}
+	c.products[p.SKU] = p
+	c.order = append(c.order, p.SKU)
+	return nil
+}
+
+func (c *Catalog) vatBasisPoints(p Product) (int, error) {
+	if p.VAT == nil {
+		return standardVAT[c.currency], nil
+	}
+	v := *p.VAT
+	if math.IsNaN(v) || v < 0 || v > 100 {
+		return 0, fmt.Errorf("vat %v%% is out of range", v)
+	}
+	bp := int(math.Round(v * 100))
+	if !slices.Contains(knownVAT[c.currency], bp) {
+		known := make([]string, 0, len(knownVAT[c.currency]))
+		for _, k := range knownVAT[c.currency] {
+			known = append(known, FormatPercent(k))
+		}
+		return 0, fmt.Errorf("vat %v%% is not a rate used with %s (known: %s)", v, c.currency, strings.Join(known, ", "))
+	}
+	return bp, nil
+}
+
+// Currency is the catalog's currency.
+func (c *Catalog) Currency() string { return c.currency }
+
+// Lookup returns the product with the given SKU.
+func (c *Catalog) Lookup(sku string) (Product, bool) {
+	p, ok := c.products[sku]
+	return p, ok
+}
+
+// VATBasisPoints returns a product's VAT rate in basis points (2500 = 25 %).
+func (c *Catalog) VATBasisPoints(p Product) int {
+	bp, _ := c.vatBasisPoints(p)
+	return bp
+}
+
+// Products lists the catalog in the order it was defined.
+func (c *Catalog) Products() []Product {
+	out := make([]Product, 0, len(c.order))
+	for _, sku := range c.order {
+		out = append(out, c.products[sku])
+	}
+	return out
+}
+
+// Len is the number of products.
+func (c *Catalog) Len() int { return len(c.products) }
+
+// ReadCatalogFile reads products from a JSON catalog file. If the file names
+// a currency, it must match the shop's.
+func ReadCatalogFile(path string) (*CatalogFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog: %w", err)
+	}
+	return ParseCatalog(data)
+}
+
+// ParseCatalog decodes a JSON catalog. Unknown fields are an error so that a
+// misspelt "prise" does not silently become a free product.
+func ParseCatalog(data []byte) (*CatalogFile, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var f CatalogFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("decoding catalog: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("decoding catalog: trailing data after the catalog object")
+	}
+	return &f, nil
+}
+
+// ParsePercent parses a VAT percentage such as "25", "25.5" or "25%".
+func ParsePercent(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("invalid percentage %q", s)
+	}
+	return v, nil
+}
+
+// FormatPercent formats basis points as a percentage: 2550 → "25.5".
+func FormatPercent(bp int) string {
+	return strconv.FormatFloat(float64(bp)/100, 'f', -1, 64)
+}

@@ -1,0 +1,150 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+// CheckoutRequest is a buyer's cart. Only SKUs and quantities: prices come
+// from the catalog.
+type CheckoutRequest struct {
+	Lines []CartLine
+	// Phone optionally pre-fills the Vipps landing page. It is kept with the
+	// buyer details, which expire, and never logged.
+	Phone string
+}
+
+// CheckoutResult is a created order and where to send the buyer.
+type CheckoutResult struct {
+	Order       *state.Order
+	RedirectURL string
+}
+
+// Checkout prices the cart from the catalog, stores the order durably, then
+// creates the ePayment at Vipps (WEB_REDIRECT, WALLET) with the order's
+// stored Idempotency-Key.
+//
+// Bad input returns an InputError and stores nothing. If Vipps refuses the
+// payment for good, the order is marked failed and a RejectedError returned.
+// If Vipps cannot be reached, an UnavailableError is returned and the order
+// stays "new": the poller later finds out whether the payment exists at
+// Vipps and follows it (the buyer has been told to try again, so a payment
+// that does exist simply expires unpaid).
+func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutResult, error) {
+	phone, err := NormalizePhone(req.Phone)
+	if err != nil {
+		return nil, err
+	}
+	items, total, err := s.catalog.Price(req.Lines)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := NewReference(s.cfg.ReferencePrefix)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	o := &state.Order{
+		Schema:      state.SchemaVersion,
+		Reference:   ref,
+		Items:       items,
+		Currency:    s.catalog.Currency(),
+		Amount:      total,
+		Description: s.description(items),
+		Status:      state.StatusNew,
+		CreateKey:   uuid.NewString(),
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		// If the create call's outcome stays unknown, the poller resolves it.
+		NextCheckAt: now.Add(firstCheckDelay),
+	}
+	if err := s.store.Create(o); err != nil {
+		return nil, fmt.Errorf("storing order: %w", err)
+	}
+	if phone != "" {
+		if err := s.store.PutBuyer(ref, state.Buyer{Phone: phone}, s.cfg.BuyerRetention); err != nil {
+			s.log.Warn("storing buyer details failed", zap.String("reference", ref), zap.Error(err))
+		}
+	}
+	s.observer.OrderChanged(nil, o, state.SourceCheckout)
+
+	create := vipps.CreatePaymentRequest{
+		Amount:             vipps.Amount{Currency: o.Currency, Value: o.Amount},
+		PaymentMethod:      vipps.PaymentMethod{Type: vipps.PaymentMethodWallet},
+		Reference:          ref,
+		UserFlow:           vipps.UserFlowWebRedirect,
+		ReturnURL:          s.ReturnURL(ref),
+		PaymentDescription: o.Description,
+	}
+	if phone != "" {
+		create.Customer = &vipps.Customer{PhoneNumber: phone}
+	}
+	resp, err := s.vipps.CreatePayment(ctx, o.CreateKey, create)
+	if err := s.classify("create", err); err != nil {
+		var rejected *RejectedError
+		if errors.As(err, &rejected) {
+			s.markFailed(ref, state.SourceCheckout, fmt.Sprintf("vipps refused the payment (status %d, code %s, trace %s)", rejected.Status, rejected.Code, rejected.TraceID))
+		}
+		s.log.Warn("creating payment failed", zap.String("reference", ref), zap.Error(err))
+		return nil, err
+	}
+	after, _, err := s.update(ref, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
+		o.RedirectURL = resp.RedirectURL
+		if _, err := o.ApplyPayment(state.Observation{State: string(vipps.StateCreated), At: s.now().UTC()}); err != nil {
+			return err
+		}
+		tx.Note("payment created at vipps")
+		return nil
+	})
+	if err != nil {
+		// The payment exists at Vipps; the poller will catch up with it.
+		s.log.Error("recording created payment failed", zap.String("reference", ref), zap.Error(err))
+		return nil, fmt.Errorf("recording created payment: %w", err)
+	}
+	return &CheckoutResult{Order: after, RedirectURL: resp.RedirectURL}, nil
+}
+
+// markFailed records that the payment could not be created.
+func (s *Service) markFailed(ref string, src state.Source, note string) {
+	_, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
+		if o.Status != state.StatusNew {
+			return state.ErrNoChange
+		}
+		o.Status = state.StatusFailed
+		o.NextCheckAt = timeZero
+		tx.Note("%s", note)
+		return nil
+	})
+	if err != nil {
+		s.log.Error("marking order failed", zap.String("reference", ref), zap.Error(err))
+	}
+}
+
+// description is the configured payment description or a summary of the
+// items, cut to Vipps' limit of 100 characters.
+func (s *Service) description(items []state.Item) string {
+	d := s.cfg.PaymentDescription
+	if d == "" {
+		parts := make([]string, 0, len(items))
+		for _, it := range items {
+			parts = append(parts, fmt.Sprintf("%d × %s", it.Qty, it.Name))
+		}
+		d = strings.Join(parts, ", ")
+	}
+	d = strings.TrimSpace(d)
+	if r := []rune(d); len(r) > 100 {
+		d = string(r[:99]) + "…"
+	}
+	for len([]rune(d)) < 3 {
+		d += "."
+	}
+	return d
+}

@@ -1,0 +1,68 @@
+package shop
+
+import (
+	"errors"
+	"fmt"
+)
+
+// InputError is a mistake in what a buyer or merchant sent. It is safe to
+// show to them: it never contains secrets or personal data.
+type InputError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InputError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// StateError says that an order is not in a state that allows an operation,
+// e.g. shipping an order that was never paid. Reason is readable by people.
+type StateError struct {
+	Reference string
+	Status    string
+	Reason    string
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("order %s is %s: %s", e.Reference, e.Status, e.Reason)
+}
+
+// UnavailableError says that Vipps could not be reached or answered with a
+// transient failure; the same request may succeed later.
+type UnavailableError struct {
+	Op  string
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("vipps is unavailable (%s): %v", e.Op, e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// RejectedError says that Vipps refused an operation for good (a 4xx that a
+// retry will not change). Code and TraceID come from Vipps.
+type RejectedError struct {
+	Op      string
+	Status  int
+	Code    string
+	TraceID string
+	Err     error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("vipps refused %s (status %d, code %s): %v", e.Op, e.Status, e.Code, e.Err)
+}
+
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// ErrNotFound is returned for an unknown order reference.
+var ErrNotFound = errors.New("order not found")
+
+// ErrInProgress says that another operation on the order is still running;
+// the caller may look again shortly.
+var ErrInProgress = errors.New("another operation on this order is in progress")

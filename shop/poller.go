@@ -1,0 +1,104 @@
+package shop
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+// pollBatch bounds the orders checked per tick; pollParallel the calls to
+// Vipps in flight at once.
+const (
+	pollBatch    = 200
+	pollParallel = 4
+)
+
+// RunPoller checks pending orders at Vipps until ctx ends. Vipps requires
+// both webhooks and polling: this is what confirms an order whose webhook and
+// return were both lost. Its work per tick grows with the number of pending
+// orders due a check, never with the number of finished ones.
+func (s *Service) RunPoller(ctx context.Context) {
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.PollOnce(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("poller tick failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+// PollOnce checks every pending order that is due, and returns how many it
+// checked.
+func (s *Service) PollOnce(ctx context.Context) (int, error) {
+	refs, err := s.store.DuePending(s.now(), pollBatch)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, pollParallel)
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.pollOrder(ctx, ref)
+		}()
+	}
+	wg.Wait()
+	return len(refs), nil
+}
+
+func (s *Service) pollOrder(ctx context.Context, ref string) {
+	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	s.noteRefresh(ref)
+	p, err := s.vipps.GetPayment(callCtx, ref)
+	if err == nil {
+		s.observer.APICall("get", nil)
+		if _, err := s.applyPayment(ref, state.SourcePoller, p, true); err != nil {
+			s.log.Warn("poller could not record payment", zap.String("reference", ref), zap.Error(err))
+		}
+		return
+	}
+	if vipps.IsNotFound(err) {
+		s.observer.APICall("get", nil)
+		if o, gerr := s.Order(ref); gerr == nil {
+			if o, _ = s.missingAtVipps(o, state.SourcePoller); o != nil && !o.Status.Pending() {
+				return
+			}
+		}
+	} else {
+		err = s.classify("get", err)
+		s.log.Debug("poller could not reach vipps", zap.String("reference", ref), zap.Error(err))
+	}
+	s.reschedule(ref)
+}
+
+// reschedule plans the next check of an order whose check failed.
+func (s *Service) reschedule(ref string) {
+	now := s.now().UTC()
+	_, _, err := s.update(ref, state.SourcePoller, func(o *state.Order, tx *state.Tx) error {
+		if !o.Status.Pending() {
+			return state.ErrNoChange
+		}
+		o.Checks++
+		o.NextCheckAt = now.Add(pollDelay(now.Sub(o.CreatedAt)))
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("poller could not reschedule", zap.String("reference", ref), zap.Error(err))
+	}
+}

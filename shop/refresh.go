@@ -1,0 +1,190 @@
+package shop
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+var timeZero time.Time
+
+// Grace periods for an order whose create call had an unknown outcome.
+const (
+	firstCheckDelay = 5 * time.Second
+	// createGrace is how long a "new" order may be missing at Vipps before it
+	// is marked failed: long enough for any in-flight retry of the create
+	// call to have landed.
+	createGrace = 2 * time.Minute
+)
+
+// Refresh asks Vipps for the payment and feeds what it says to the order's
+// arbiter. The return page, webhooks, the poller and the status endpoint all
+// come through here, so they can race freely: duplicate and stale views are
+// no-ops.
+func (s *Service) Refresh(ctx context.Context, ref string, src state.Source) (*state.Order, error) {
+	cur, err := s.Order(ref)
+	if err != nil {
+		return nil, err
+	}
+	s.noteRefresh(ref)
+	p, err := s.vipps.GetPayment(ctx, ref)
+	if err != nil {
+		if vipps.IsNotFound(err) {
+			s.observer.APICall("get", nil)
+			return s.missingAtVipps(cur, src)
+		}
+		return cur, s.classify("get", err)
+	}
+	s.observer.APICall("get", nil)
+	return s.applyPayment(ref, src, p, false)
+}
+
+// RefreshIfStale refreshes a pending order at most once per minAge, so a
+// waiting page polling the status endpoint cannot flood Vipps (which allows
+// 120 reads a minute per payment). Finished orders are returned as stored.
+func (s *Service) RefreshIfStale(ctx context.Context, ref string, src state.Source, minAge time.Duration) (*state.Order, error) {
+	o, err := s.Order(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Status.Pending() || !s.refreshDue(ref, minAge) {
+		return o, nil
+	}
+	fresh, err := s.Refresh(ctx, ref, src)
+	if err != nil {
+		s.log.Debug("refresh failed", zap.String("reference", ref), zap.Error(err))
+		return o, nil
+	}
+	return fresh, nil
+}
+
+func (s *Service) refreshDue(ref string, minAge time.Duration) bool {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	last, ok := s.lastRefresh[ref]
+	return !ok || s.now().Sub(last) >= minAge
+}
+
+func (s *Service) noteRefresh(ref string) {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	now := s.now()
+	s.lastRefresh[ref] = now
+	if len(s.lastRefresh) > 10000 {
+		for k, t := range s.lastRefresh {
+			if now.Sub(t) > time.Minute {
+				delete(s.lastRefresh, k)
+			}
+		}
+	}
+}
+
+// observation converts a Vipps payment into the store's neutral form.
+func observation(p *vipps.Payment, at time.Time) state.Observation {
+	return state.Observation{
+		State:        string(p.State),
+		Authorized:   p.Aggregate.AuthorizedAmount.Value,
+		Captured:     p.Aggregate.CapturedAmount.Value,
+		Cancelled:    p.Aggregate.CancelledAmount.Value,
+		Refunded:     p.Aggregate.RefundedAmount.Value,
+		PSPReference: p.PSPReference,
+		At:           at,
+	}
+}
+
+// applyPayment records a Vipps view of the payment through the arbiter and
+// enqueues what the change calls for (the receipt once authorized). With
+// schedule set (the poller), it also plans the next check.
+func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, schedule bool) (*state.Order, error) {
+	now := s.now().UTC()
+	o, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
+		wasAuthorized := o.Payment.Authorized > 0
+		changed, err := o.ApplyPayment(observation(p, now))
+		if err != nil {
+			return err
+		}
+		if !wasAuthorized && o.Payment.Authorized > 0 {
+			o.Payment.CaptureDeadline = CaptureDeadline(o.Currency, o.Payment.AuthorizedAt)
+			if p.CaptureGuaranteedUntil != nil && p.CaptureGuaranteedUntil.Before(o.Payment.CaptureDeadline) {
+				o.Payment.CaptureDeadline = p.CaptureGuaranteedUntil.UTC()
+			}
+			if o.Receipt == "" {
+				o.Receipt = ReceiptQueued
+				tx.Enqueue(state.Job{Kind: JobReceipt, Ref: o.Reference, NotBefore: now})
+			}
+			tx.Note("payment authorized at vipps")
+		}
+		if schedule {
+			o.Checks++
+			changed = true
+		}
+		if o.Status.Pending() {
+			if schedule {
+				o.NextCheckAt = now.Add(pollDelay(now.Sub(o.CreatedAt)))
+			}
+		} else if !o.NextCheckAt.IsZero() {
+			o.NextCheckAt = timeZero
+			changed = true
+		}
+		if !changed {
+			return state.ErrNoChange
+		}
+		return nil
+	})
+	if err != nil {
+		return o, fmt.Errorf("recording payment state: %w", err)
+	}
+	return o, nil
+}
+
+// missingAtVipps handles a 404 from Vipps. An order whose create call never
+// landed is marked failed once the grace period is over; anything else is
+// left alone (Vipps answering 404 for a payment it once created would be a
+// fault on its side, not a reason to drop an order).
+func (s *Service) missingAtVipps(o *state.Order, src state.Source) (*state.Order, error) {
+	if o.Status != state.StatusNew {
+		return o, nil
+	}
+	if s.now().Sub(o.CreatedAt) < createGrace {
+		return o, nil
+	}
+	s.markFailed(o.Reference, src, "the payment was never created at vipps")
+	return s.Order(o.Reference)
+}
+
+// pollDelay is the poller's backoff: every few seconds while the buyer is
+// likely at the app, then slower; Vipps expires an unanswered payment after
+// ten minutes, so most orders finish within the first minutes.
+func pollDelay(age time.Duration) time.Duration {
+	switch {
+	case age < time.Minute:
+		return 5 * time.Second
+	case age < 5*time.Minute:
+		return 15 * time.Second
+	case age < 15*time.Minute:
+		return 30 * time.Second
+	case age < 24*time.Hour:
+		return 10 * time.Minute
+	default:
+		return time.Hour
+	}
+}
+
+// CaptureDeadline is when the reservation of a payment authorized at
+// authorizedAt runs out: 180 days for Vipps (NOK, SEK), 14 days for MobilePay
+// (DKK, EUR) unless the merchant has late capture.
+func CaptureDeadline(currency string, authorizedAt time.Time) time.Time {
+	if authorizedAt.IsZero() {
+		return timeZero
+	}
+	days := 180
+	if currency == vipps.DKK || currency == vipps.EUR {
+		days = 14
+	}
+	return authorizedAt.UTC().AddDate(0, 0, days)
+}

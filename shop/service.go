@@ -1,0 +1,185 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+// Config is what the payment flow needs to know about the shop.
+type Config struct {
+	// PublicURL is the shop's external base URL, e.g. https://shop.example.com.
+	// The returnUrl and the webhook URL are built from it, never from a
+	// request's Host header.
+	PublicURL string
+
+	// BasePath is where the endpoints live, e.g. /vipps.
+	BasePath string
+
+	// ReferencePrefix starts every order reference.
+	ReferencePrefix string
+
+	// PaymentDescription is shown in the Vipps app. Empty: a summary of the
+	// items.
+	PaymentDescription string
+
+	// PollInterval is how often the poller looks for orders that are due a
+	// check at Vipps.
+	PollInterval time.Duration
+
+	// MerchantSerialNumber is recorded in logs and compared with webhooks.
+	MerchantSerialNumber string
+
+	// BuyerRetention is how long buyer details (phone number) are kept.
+	BuyerRetention time.Duration
+}
+
+// Observer hears about every committed order change. It is called after the
+// change is durable, outside any transaction, and must not block for long.
+type Observer interface {
+	OrderChanged(before, after *state.Order, src state.Source)
+	APICall(op string, err error)
+}
+
+// Service is the payment flow: checkout, confirmation, webhooks, polling,
+// receipts and merchant operations. It knows nothing about HTTP requests or
+// Caddy; handlers call it, and it calls Vipps and the order store.
+type Service struct {
+	cfg      Config
+	catalog  *Catalog
+	store    *state.Store
+	vipps    *vipps.Client
+	log      *zap.Logger
+	observer Observer
+	now      func() time.Time
+
+	refreshMu   sync.Mutex
+	lastRefresh map[string]time.Time
+}
+
+// New builds a Service. The store and client are shared; the service does not
+// close them.
+func New(cfg Config, catalog *Catalog, store *state.Store, client *vipps.Client, log *zap.Logger, observer Observer) (*Service, error) {
+	if catalog == nil || store == nil || client == nil {
+		return nil, errors.New("shop: catalog, store and client are required")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("public url %q must be an absolute http(s) URL", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.BasePath == "" {
+		cfg.BasePath = "/vipps"
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 5 * time.Second
+	}
+	if cfg.BuyerRetention <= 0 {
+		cfg.BuyerRetention = 30 * 24 * time.Hour
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if observer == nil {
+		observer = nopObserver{}
+	}
+	return &Service{
+		cfg:         cfg,
+		catalog:     catalog,
+		store:       store,
+		vipps:       client,
+		log:         log,
+		observer:    observer,
+		now:         time.Now,
+		lastRefresh: map[string]time.Time{},
+	}, nil
+}
+
+// SetClock replaces the service's clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Catalog returns the shop's catalog.
+func (s *Service) Catalog() *Catalog { return s.catalog }
+
+// Store returns the order store.
+func (s *Service) Store() *state.Store { return s.store }
+
+// Config returns the service configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// ReturnURL is where Vipps sends the buyer back for an order.
+func (s *Service) ReturnURL(ref string) string {
+	return s.cfg.PublicURL + s.cfg.BasePath + "/return?reference=" + url.QueryEscape(ref)
+}
+
+// WebhookURL is the URL registered at Vipps for webhooks.
+func (s *Service) WebhookURL() string {
+	return s.cfg.PublicURL + s.cfg.BasePath + "/webhook"
+}
+
+// Order returns an order by reference.
+func (s *Service) Order(ref string) (*state.Order, error) {
+	if !ValidReference(ref) {
+		return nil, ErrNotFound
+	}
+	o, err := s.store.Get(ref)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return o, err
+}
+
+// update is the one door to the store for the flow: it runs the arbiter and
+// tells the observer about committed changes.
+func (s *Service) update(ref string, src state.Source, fn func(o *state.Order, tx *state.Tx) error) (*state.Order, bool, error) {
+	var before *state.Order
+	after, changed, err := s.store.Update(ref, src, func(o *state.Order, tx *state.Tx) error {
+		c := *o
+		c.Ops = slices.Clone(o.Ops)
+		before = &c
+		return fn(o, tx)
+	})
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return nil, false, ErrNotFound
+		}
+		return after, false, err
+	}
+	if changed {
+		s.observer.OrderChanged(before, after, src)
+	}
+	return after, changed, nil
+}
+
+// classify turns a Vipps client error into a shop error: transient failures
+// become UnavailableError, definite refusals RejectedError.
+func (s *Service) classify(op string, err error) error {
+	s.observer.APICall(op, err)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || vipps.IsTransient(err) || vipps.StatusCode(err) == 0 || vipps.StatusCode(err) >= 500 || vipps.StatusCode(err) == 401 {
+		return &UnavailableError{Op: op, Err: err}
+	}
+	var ve *vipps.Error
+	re := &RejectedError{Op: op, Status: vipps.StatusCode(err), Code: vipps.ErrorCode(err), Err: err}
+	if errors.As(err, &ve) {
+		re.TraceID = ve.TraceID
+	}
+	return re
+}
+
+type nopObserver struct{}
+
+func (nopObserver) OrderChanged(_, _ *state.Order, _ state.Source) {}
+func (nopObserver) APICall(string, error)                          {}

@@ -1,0 +1,150 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+// Outbox job kinds.
+const (
+	// JobReceipt posts the order's receipt to Order Management.
+	JobReceipt = "receipt"
+	// JobRefresh re-reads a payment after a webhook that could not be
+	// processed at once.
+	JobRefresh = "refresh"
+	// JobOperation finishes a merchant operation (capture, cancel, refund)
+	// whose outcome is unknown, with its stored Idempotency-Key.
+	JobOperation = "operation"
+)
+
+const (
+	workerTick  = time.Second
+	jobLease    = 2 * time.Minute
+	jobBatch    = 32
+	maxAttempts = 25
+)
+
+// RunWorker runs outbox jobs until ctx ends. Jobs are claimed with a lease in
+// the store, so two workers (for instance during a config reload) never run
+// the same job at once, and a job whose worker died is run again after the
+// lease. Every job is idempotent at Vipps (stored keys, "already exists"
+// counts as done), which makes it exactly-once from the merchant's view.
+func (s *Service) RunWorker(ctx context.Context) {
+	t := time.NewTicker(workerTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.RunJobsOnce(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("outbox tick failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+// RunJobsOnce claims and runs the jobs that are due, returning how many ran.
+func (s *Service) RunJobsOnce(ctx context.Context) (int, error) {
+	jobs, err := s.store.ClaimJobs(s.now(), jobLease, jobBatch)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		s.finishJob(j, s.runJob(ctx, j))
+	}
+	return len(jobs), nil
+}
+
+func (s *Service) finishJob(j state.Job, err error) {
+	switch {
+	case err == nil:
+		if cerr := s.store.CompleteJob(j); cerr != nil {
+			s.log.Error("completing outbox job", zap.String("job", j.ID), zap.Error(cerr))
+		}
+	case j.Attempts >= maxAttempts || isPermanent(err):
+		s.log.Error("outbox job gave up", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Error(err))
+		if j.Kind == JobReceipt {
+			s.setReceipt(j.Ref, ReceiptFailed, err.Error())
+		}
+		if derr := s.store.DeadJob(j, err); derr != nil {
+			s.log.Error("burying outbox job", zap.String("job", j.ID), zap.Error(derr))
+		}
+	default:
+		next := s.now().Add(state.Backoff(j.Attempts))
+		s.log.Info("outbox job will retry", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Int("attempt", j.Attempts), zap.Error(err))
+		if rerr := s.store.RetryJob(j, err, next); rerr != nil {
+			s.log.Error("rescheduling outbox job", zap.String("job", j.ID), zap.Error(rerr))
+		}
+	}
+}
+
+func isPermanent(err error) bool {
+	var rejected *RejectedError
+	return errors.As(err, &rejected) || errors.Is(err, ErrNotFound)
+}
+
+func (s *Service) runJob(ctx context.Context, j state.Job) error {
+	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	switch j.Kind {
+	case JobReceipt:
+		return s.postReceipt(callCtx, j.Ref)
+	case JobRefresh:
+		_, err := s.Refresh(callCtx, j.Ref, state.SourceWorker)
+		return err
+	case JobOperation:
+		_, _, err := s.executeOperation(callCtx, j.Ref, string(j.Payload), state.SourceWorker)
+		var se *StateError
+		if errors.As(err, &se) {
+			return nil // the operation reached a final outcome; it is recorded
+		}
+		return err
+	default:
+		return &RejectedError{Op: "job", Err: fmt.Errorf("unknown job kind %q", j.Kind)}
+	}
+}
+
+// postReceipt sends the order lines to Order Management, once. An answer of
+// "already exists" (409) means an earlier attempt landed, which counts as
+// done.
+func (s *Service) postReceipt(ctx context.Context, ref string) error {
+	o, err := s.Order(ref)
+	if err != nil {
+		return err
+	}
+	if o.Receipt == ReceiptSent {
+		return nil
+	}
+	err = s.vipps.AddReceipt(ctx, vipps.PaymentTypeEcom, ref, BuildReceipt(o))
+	if err != nil && !vipps.IsConflict(err) {
+		return s.classify("receipt", err)
+	}
+	s.observer.APICall("receipt", nil)
+	s.setReceipt(ref, ReceiptSent, "receipt posted to order management")
+	return nil
+}
+
+func (s *Service) setReceipt(ref, status, note string) {
+	_, _, err := s.update(ref, state.SourceWorker, func(o *state.Order, tx *state.Tx) error {
+		if o.Receipt == status {
+			return state.ErrNoChange
+		}
+		o.Receipt = status
+		tx.Note("%s", note)
+		return nil
+	})
+	if err != nil {
+		s.log.Error("recording receipt status", zap.String("reference", ref), zap.Error(err))
+	}
+}

@@ -1,0 +1,96 @@
+package state
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+type badgerTxn = badger.Txn
+
+func countPrefix(txn *badger.Txn, prefix string) int {
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(prefix)
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	n := 0
+	for it.Rewind(); it.Valid(); it.Next() {
+		n++
+	}
+	return n
+}
+
+// TestHelperProcessWriter is the child of TestAcknowledgedOrdersSurviveKill:
+// it creates orders forever and prints each reference after Create returns.
+func TestHelperProcessWriter(t *testing.T) {
+	dir := os.Getenv("STATE_CRASH_DIR")
+	if dir == "" {
+		t.Skip("run only as the child of TestAcknowledgedOrdersSurviveKill")
+	}
+	s, err := Open(dir, Options{})
+	if err != nil {
+		fmt.Println("open failed:", err)
+		os.Exit(2)
+	}
+	for i := 0; ; i++ {
+		r := ref(i)
+		if err := s.Create(newOrder(r, int64(100+i))); err != nil {
+			fmt.Println("create failed:", err)
+			os.Exit(2)
+		}
+		fmt.Println("ACK", r)
+	}
+}
+
+// TestAcknowledgedOrdersSurviveKill kills a writing process with SIGKILL and
+// checks that every order it acknowledged is there after reopening.
+func TestAcknowledgedOrdersSurviveKill(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessWriter$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "STATE_CRASH_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	sc := bufio.NewScanner(out)
+	deadline := time.Now().Add(60 * time.Second)
+	for sc.Scan() {
+		line := sc.Text()
+		var r string
+		if _, err := fmt.Sscanf(line, "ACK %s", &r); err == nil {
+			acked = append(acked, r)
+		}
+		if len(acked) >= 200 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if len(acked) < 50 {
+		t.Fatalf("the child acknowledged only %d orders", len(acked))
+	}
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("reopening after kill: %v", err)
+	}
+	defer s.Close()
+	for _, r := range acked {
+		if _, err := s.Get(r); err != nil {
+			t.Fatalf("acknowledged order %s lost after SIGKILL: %v", r, err)
+		}
+	}
+	t.Logf("%d acknowledged orders survived SIGKILL", len(acked))
+}

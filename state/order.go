@@ -1,0 +1,149 @@
+package state
+
+import "time"
+
+// SchemaVersion is the version of the stored order record.
+const SchemaVersion = 1
+
+// Status is the buyer-visible status of an order.
+type Status string
+
+// Order statuses.
+const (
+	// StatusNew: stored, the payment not yet (known to be) created at Vipps.
+	StatusNew Status = "new"
+	// StatusPending: the payment exists at Vipps and waits for the buyer.
+	StatusPending Status = "pending"
+	// StatusFailed: the payment could not be created.
+	StatusFailed Status = "failed"
+	// StatusAuthorized: the amount is reserved.
+	StatusAuthorized Status = "authorized"
+	// StatusPartiallyCaptured: part of the reservation is captured.
+	StatusPartiallyCaptured Status = "partially_captured"
+	// StatusCaptured: everything reserved is captured (or the rest released).
+	StatusCaptured Status = "captured"
+	// StatusCancelled: the reservation was released with nothing captured,
+	// or the merchant cancelled before the buyer approved.
+	StatusCancelled Status = "cancelled"
+	// StatusPartiallyRefunded: part of the captured money was refunded.
+	StatusPartiallyRefunded Status = "partially_refunded"
+	// StatusRefunded: all captured money was refunded.
+	StatusRefunded Status = "refunded"
+	// StatusAborted: the buyer rejected the payment.
+	StatusAborted Status = "aborted"
+	// StatusExpired: the buyer did not act in time.
+	StatusExpired Status = "expired"
+)
+
+// AllStatuses lists every status.
+var AllStatuses = []Status{
+	StatusNew, StatusPending, StatusFailed, StatusAuthorized, StatusPartiallyCaptured, StatusCaptured,
+	StatusCancelled, StatusPartiallyRefunded, StatusRefunded, StatusAborted, StatusExpired,
+}
+
+// Pending reports whether the outcome of the payment is still open: the
+// order is new or waits for the buyer. Only pending orders are polled.
+func (s Status) Pending() bool { return s == StatusNew || s == StatusPending }
+
+// Final reports whether the payment's outcome is decided (it may still be
+// captured or refunded).
+func (s Status) Final() bool { return !s.Pending() }
+
+// Source names who caused a change.
+type Source string
+
+// Sources of changes.
+const (
+	SourceCheckout Source = "checkout"
+	SourceReturn   Source = "return"
+	SourceWebhook  Source = "webhook"
+	SourcePoller   Source = "poller"
+	SourceMerchant Source = "merchant"
+	SourceWorker   Source = "worker"
+)
+
+// Item is one priced line of an order.
+type Item struct {
+	SKU  string `json:"sku"`
+	Name string `json:"name"`
+	Qty  int    `json:"qty"`
+	// UnitPrice in minor units, VAT included.
+	UnitPrice int64 `json:"unit_price"`
+	// VATRate in basis points: 2500 = 25 %.
+	VATRate int `json:"vat_rate"`
+}
+
+// Payment is the last known view of the payment at Vipps. Amounts only grow.
+type Payment struct {
+	// State is the Vipps state (CREATED, AUTHORIZED, ABORTED, EXPIRED,
+	// TERMINATED), empty before the payment was created.
+	State           string    `json:"state,omitempty"`
+	Authorized      int64     `json:"authorized"`
+	Captured        int64     `json:"captured"`
+	Cancelled       int64     `json:"cancelled"`
+	Refunded        int64     `json:"refunded"`
+	PSPReference    string    `json:"psp_reference,omitempty"`
+	AuthorizedAt    time.Time `json:"authorized_at,omitzero"`
+	CaptureDeadline time.Time `json:"capture_deadline,omitzero"`
+}
+
+// Operation is a merchant operation (capture, cancel, refund) with the
+// Idempotency-Key it is sent with, stored before the call.
+type Operation struct {
+	ID             string    `json:"id"`
+	Kind           string    `json:"kind"`
+	Amount         int64     `json:"amount"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	Status         string    `json:"status"`
+	ErrorCode      string    `json:"error_code,omitempty"`
+	TraceID        string    `json:"trace_id,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	Note           string    `json:"note,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	DoneAt         time.Time `json:"done_at,omitzero"`
+	Actor          string    `json:"actor,omitempty"`
+}
+
+// HistoryEntry records a change of status (From → To) or a noted event
+// (From == To), with who caused it.
+type HistoryEntry struct {
+	At     time.Time `json:"at"`
+	Source Source    `json:"source"`
+	From   Status    `json:"from,omitempty"`
+	To     Status    `json:"to"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Order is the stored order record. Buyer details live apart (see Buyer).
+type Order struct {
+	Schema      int               `json:"schema"`
+	Reference   string            `json:"reference"`
+	Items       []Item            `json:"items"`
+	Currency    string            `json:"currency"`
+	Amount      int64             `json:"amount"`
+	Description string            `json:"description,omitempty"`
+	Status      Status            `json:"status"`
+	Payment     Payment           `json:"payment"`
+	CreateKey   string            `json:"create_key"`
+	RedirectURL string            `json:"redirect_url,omitempty"`
+	Ops         []Operation       `json:"ops,omitempty"`
+	Receipt     string            `json:"receipt,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	NextCheckAt time.Time         `json:"next_check_at,omitzero"`
+	Checks      int               `json:"checks,omitempty"`
+	History     []HistoryEntry    `json:"history,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+}
+
+// Buyer holds personal details, stored apart from the order so they can
+// expire while the accounting fields stay.
+type Buyer struct {
+	Name     string   `json:"name,omitempty"`
+	Email    string   `json:"email,omitempty"`
+	Phone    string   `json:"phone,omitempty"`
+	Address  []string `json:"address,omitempty"`
+	PostCode string   `json:"post_code,omitempty"`
+	City     string   `json:"city,omitempty"`
+	Country  string   `json:"country,omitempty"`
+}
