@@ -1,0 +1,187 @@
+package caddyvipps
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("vipps", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("vipps", httpcaddyfile.Before, "respond")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	v := new(Handler)
+	err := v.UnmarshalCaddyfile(h.Dispenser)
+	return v, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	vipps [<matcher>] {
+//	    environment            simulator|test|production
+//	    simulator_listen       <host:port>
+//	    client_id              <id>
+//	    client_secret          <secret>        # {env.VIPPS_CLIENT_SECRET} or {file./run/secrets/...}
+//	    subscription_key       <key>
+//	    merchant_serial_number <msn>
+//	    api_url                <url>
+//	    public_url             <url>
+//	    base_path              <path>
+//	    reference_prefix       <prefix>
+//	    currency               NOK|DKK|EUR|SEK
+//	    payment_description    <text>
+//	    product                <sku> <price in minor units> <name> [vat <percent>]
+//	    catalog                <file.json>
+//	    success_url            <url>
+//	    cancel_url             <url>
+//	    shop_url               <url>
+//	    admin_token            <token>
+//	    admin_users            <user> [<user>...]
+//	    data_dir               <path>
+//	    poll_interval          <duration>
+//	    max_body_size          <size>
+//	    timeout                <duration>
+//	    buyer_retention        <duration>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	texts := map[string]*string{
+		"environment":            &h.Environment,
+		"simulator_listen":       &h.SimulatorListen,
+		"client_id":              &h.ClientID,
+		"client_secret":          &h.ClientSecret,
+		"subscription_key":       &h.SubscriptionKey,
+		"merchant_serial_number": &h.MerchantSerialNumber,
+		"api_url":                &h.APIURL,
+		"public_url":             &h.PublicURL,
+		"base_path":              &h.BasePath,
+		"reference_prefix":       &h.ReferencePrefix,
+		"currency":               &h.Currency,
+		"payment_description":    &h.PaymentDescription,
+		"catalog":                &h.CatalogFile,
+		"success_url":            &h.SuccessURL,
+		"cancel_url":             &h.CancelURL,
+		"shop_url":               &h.ShopURL,
+		"admin_token":            &h.AdminToken,
+		"data_dir":               &h.DataDir,
+	}
+	durations := map[string]*caddy.Duration{
+		"poll_interval":   &h.PollInterval,
+		"timeout":         &h.Timeout,
+		"buyer_retention": &h.BuyerRetention,
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		if opt != "product" && seen[opt] {
+			return d.Errf("%s already specified", opt)
+		}
+		seen[opt] = true
+		if target, ok := texts[opt]; ok {
+			if !d.AllArgs(target) {
+				return d.ArgErr()
+			}
+			continue
+		}
+		if target, ok := durations[opt]; ok {
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("invalid %s '%s': use a positive duration such as 5s or 30d", opt, s)
+			}
+			*target = caddy.Duration(dur)
+			continue
+		}
+		switch opt {
+		case "product":
+			p, err := parseProduct(d)
+			if err != nil {
+				return err
+			}
+			h.Products = append(h.Products, p)
+		case "admin_users":
+			users := d.RemainingArgs()
+			if len(users) == 0 {
+				return d.ArgErr()
+			}
+			h.AdminUsers = append(h.AdminUsers, users...)
+		case "max_body_size":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			size, err := humanize.ParseBytes(s)
+			if err != nil || size == 0 || size > 1<<30 {
+				return d.Errf("invalid max_body_size '%s': use a size such as 64KB", s)
+			}
+			h.MaxBodySize = int64(size)
+		default:
+			return d.Errf("unrecognized subdirective '%s'", opt)
+		}
+	}
+	switch h.Environment {
+	case "", EnvSimulator, EnvTest, EnvProduction:
+	default:
+		return d.Errf("invalid environment '%s': use simulator, test or production", h.Environment)
+	}
+	if err := shop.ValidatePrefix(h.ReferencePrefix); err != nil {
+		return d.Err(err.Error())
+	}
+	if len(h.Products) > 0 {
+		currency := h.Currency
+		if currency == "" {
+			currency = "NOK"
+		}
+		if _, err := shop.NewCatalog(currency, h.Products); err != nil {
+			return d.Err(err.Error())
+		}
+	}
+	return nil
+}
+
+// parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>]
+func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {
+	args := d.RemainingArgs()
+	if len(args) != 3 && len(args) != 5 {
+		return shop.Product{}, d.Errf("product needs: <sku> <price in minor units> <name> [vat <percent>], got %d arguments", len(args))
+	}
+	p := shop.Product{SKU: args[0], Name: args[2]}
+	price, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil || price <= 0 {
+		hint := ""
+		if strings.ContainsAny(args[1], ".,") {
+			hint = " (prices are whole minor units: 14900 for 149.00)"
+		}
+		return shop.Product{}, d.Errf("product %s: invalid price '%s'%s", args[0], args[1], hint)
+	}
+	p.Price = price
+	if len(args) == 5 {
+		if args[3] != "vat" {
+			return shop.Product{}, d.Errf("product %s: expected 'vat <percent>', got '%s'", args[0], args[3])
+		}
+		v, err := shop.ParsePercent(args[4])
+		if err != nil {
+			return shop.Product{}, d.Errf("product %s: invalid vat '%s'", args[0], args[4])
+		}
+		p.VAT = &v
+	}
+	return p, nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,134 @@
+package caddyvipps
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`vipps {
+		environment test
+		client_id {env.VIPPS_CLIENT_ID}
+		client_secret {env.VIPPS_CLIENT_SECRET}
+		subscription_key {file./run/secrets/vipps}
+		merchant_serial_number 123456
+		api_url http://127.0.0.1:9190
+		public_url https://shop.example.com
+		base_path /pay
+		reference_prefix shop-test
+		currency NOK
+		payment_description "Order from the shop"
+		product socks 14900 "Wool socks" vat 25
+		product book 34900 "Cookbook" vat 0
+		catalog catalog.json
+		success_url /thanks.html
+		cancel_url /cart.html
+		admin_token {env.VIPPS_ADMIN_TOKEN}
+		admin_users alice bob
+		data_dir /var/lib/vipps
+		poll_interval 10s
+		max_body_size 32KB
+		timeout 20s
+		buyer_retention 90d
+	}`)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	if h.Environment != "test" || h.ClientSecret != "{env.VIPPS_CLIENT_SECRET}" || h.BasePath != "/pay" ||
+		len(h.Products) != 2 || h.Products[0].Price != 14900 || *h.Products[1].VAT != 0 ||
+		h.MaxBodySize != 32000 || time.Duration(h.PollInterval) != 10*time.Second || len(h.AdminUsers) != 2 ||
+		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" {
+		t.Fatalf("parsed %+v", h)
+	}
+
+	// Everything parsed survives the JSON round trip Caddy does.
+	raw, err := json.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Handler
+	if err := caddy.StrictUnmarshalJSON(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(&back)
+	if string(again) != string(raw) {
+		t.Fatalf("round trip changed the config:\n%s\n%s", raw, again)
+	}
+	// Placeholders stay placeholders in the JSON: no secret is resolved at
+	// adapt time.
+	if !strings.Contains(string(raw), "{env.VIPPS_CLIENT_SECRET}") {
+		t.Fatalf("placeholder lost: %s", raw)
+	}
+}
+
+func TestUnmarshalCaddyfileErrors(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"inline argument", `vipps foo`, "wrong argument count"},
+		{"unknown option", "vipps {\n\tcolour blue\n}", "unrecognized subdirective 'colour'"},
+		{"duplicate option", "vipps {\n\tcurrency NOK\n\tcurrency DKK\n}", "currency already specified"},
+		{"missing value", "vipps {\n\tpublic_url\n}", "wrong argument count"},
+		{"bad environment", "vipps {\n\tenvironment staging\n}", "invalid environment"},
+		{"decimal price", "vipps {\n\tproduct socks 149.00 Socks\n}", "whole minor units"},
+		{"negative price", "vipps {\n\tproduct socks -1 Socks\n}", "invalid price"},
+		{"product without name", "vipps {\n\tproduct socks 100\n}", "product needs"},
+		{"bad vat keyword", "vipps {\n\tproduct socks 100 Socks tax 25\n}", "expected 'vat"},
+		{"unknown vat", "vipps {\n\tproduct socks 100 Socks vat 17\n}", "not a rate used"},
+		{"duplicate sku", "vipps {\n\tproduct socks 100 Socks\n\tproduct socks 200 Other\n}", "listed twice"},
+		{"bad duration", "vipps {\n\tpoll_interval soon\n}", "invalid poll_interval"},
+		{"bad size", "vipps {\n\tmax_body_size lots\n}", "invalid max_body_size"},
+		{"bad prefix", "vipps {\n\treference_prefix 9lives\n}", "reference prefix"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "Testfile:") {
+				t.Fatalf("error %q has no file and line", err)
+			}
+		})
+	}
+}
+
+// TestExamplesAdapt adapts every example Caddyfile and checks that the
+// result is a config Caddy can decode, with the vipps handler in it.
+func TestExamplesAdapt(t *testing.T) {
+	for _, name := range []string{"examples/Caddyfile", "examples/Caddyfile.test"} {
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			adapter := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}
+			out, warnings, err := adapter.Adapt(src, map[string]any{"filename": name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range warnings {
+				t.Errorf("warning: %s", w.String())
+			}
+			if !strings.Contains(string(out), `"handler":"vipps"`) {
+				t.Fatalf("no vipps handler in %s", out)
+			}
+			var cfg caddy.Config
+			if err := caddy.StrictUnmarshalJSON(out, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(out), "demo-admin-token") {
+				t.Fatal("a secret was baked into the JSON config")
+			}
+		})
+	}
+}

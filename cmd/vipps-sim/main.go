@@ -1,0 +1,66 @@
+// Command vipps-sim runs the Vipps MobilePay simulator on its own:
+//
+//	go run ./cmd/vipps-sim -listen 127.0.0.1:9190
+//
+// Point a client (or the Caddy module with environment test and api_url) at
+// it. The control API under /_sim/ is described in vipps/sim/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/vipps/sim"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:9190", "address to listen on")
+	publicURL := flag.String("public-url", "", "external base URL for landing page links (default: http://<listen address>)")
+	tokenLifetime := flag.Duration("token-lifetime", time.Hour, "lifetime of access tokens")
+	paymentTimeout := flag.Duration("payment-timeout", 10*time.Minute, "time a CREATED payment waits before it EXPIRES")
+	debug := flag.Bool("debug", false, "log webhook deliveries and faults")
+	flag.Parse()
+
+	cfg := zap.NewProductionConfig()
+	if *debug {
+		cfg.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
+	}
+	log, err := cfg.Build()
+	if err != nil {
+		panic(err)
+	}
+	defer log.Sync() //nolint:errcheck
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal("listen", zap.Error(err))
+	}
+	if *publicURL == "" {
+		*publicURL = "http://" + ln.Addr().String()
+	}
+	s := sim.New(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout, Logger: log})
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("vipps simulator listening", zap.String("url", *publicURL))
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal("serve", zap.Error(err))
+	}
+	_ = s.Close()
+}

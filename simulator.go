@@ -1,0 +1,61 @@
+package caddyvipps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/vipps/sim"
+)
+
+// simPool keeps the embedded simulator (and its payments) alive across
+// config reloads, keyed by listen address.
+var simPool = caddy.NewUsagePool()
+
+type embeddedSimulator struct {
+	sim    *sim.Simulator
+	server *http.Server
+	base   string
+}
+
+func (e *embeddedSimulator) Destruct() error {
+	// Destruct runs inside a config swap: keep it short. Connections still
+	// open after a brief grace are closed.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := e.server.Shutdown(ctx); err != nil {
+		_ = e.server.Close()
+	}
+	return e.sim.Close()
+}
+
+// acquireSimulator starts (or shares) the simulator listening on addr and
+// returns the pool key and its base URL.
+func acquireSimulator(addr string, log *zap.Logger) (string, string, error) {
+	val, _, err := simPool.LoadOrNew(addr, func() (caddy.Destructor, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("starting the vipps simulator on %s: %w", addr, err)
+		}
+		base := "http://" + ln.Addr().String()
+		s := sim.New(sim.Options{PublicURL: base, Logger: log.Named("simulator")})
+		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("vipps simulator stopped", zap.Error(err))
+			}
+		}()
+		log.Info("vipps simulator listening", zap.String("url", base))
+		return &embeddedSimulator{sim: s, server: srv, base: base}, nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return addr, val.(*embeddedSimulator).base, nil
+}

@@ -1,0 +1,137 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"time"
+)
+
+// Fault changes what the next calls of an operation get. Operations:
+// token, create, get, events, capture, cancel, refund, approve, receipt,
+// category, order, webhooks (register/list/delete), or "*" for all.
+type Fault struct {
+	Operation string `json:"operation"`
+	// Status answers with this status (problem+json) without doing anything.
+	Status int `json:"status,omitempty"`
+	// RetryAfter adds a Retry-After header, e.g. "1s" (sent in seconds).
+	RetryAfter Duration `json:"retry_after,omitempty"`
+	// Delay sleeps this long before handling the call.
+	Delay Duration `json:"delay,omitempty"`
+	// DropAfterCommit does the operation, then closes the connection
+	// without an answer: "committed, but the response was lost".
+	DropAfterCommit bool `json:"drop_after_commit,omitempty"`
+	// Count is how many calls the fault applies to. With Rate set, zero
+	// means without limit.
+	Count int `json:"count,omitempty"`
+	// Rate applies the fault to this fraction of calls (0..1) instead of
+	// to every call.
+	Rate float64 `json:"rate,omitempty"`
+	// Applied counts the calls it changed.
+	Applied int `json:"applied"`
+}
+
+// Duration is a time.Duration that reads and writes "1.5s" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Duration(d).String())), nil
+}
+
+// UnmarshalJSON reads "1.5s" or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if s, err := strconv.Unquote(string(b)); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return err
+	}
+	*d = Duration(n)
+	return nil
+}
+
+// InjectFault adds a fault.
+func (s *Simulator) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Count <= 0 && f.Rate <= 0 {
+		f.Count = 1
+	}
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every API and webhook fault.
+func (s *Simulator) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+	s.hookFaults = nil
+}
+
+// takeFault returns the fault that applies to this call of op, if any.
+func (s *Simulator) takeFault(op string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.Operation != op && f.Operation != "*" {
+			continue
+		}
+		if f.Rate > 0 && rand.Float64() >= f.Rate {
+			continue
+		}
+		f.Applied++
+		c := *f
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+		}
+		return &c
+	}
+	return nil
+}
+
+// withFaults runs h for operation op, applying an injected fault.
+func (s *Simulator) withFaults(w http.ResponseWriter, r *http.Request, op string, h http.HandlerFunc) {
+	f := s.takeFault(op)
+	if f == nil {
+		h(w, r)
+		return
+	}
+	s.log.Debug("fault injected")
+	if f.Delay > 0 {
+		select {
+		case <-time.After(time.Duration(f.Delay)):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if f.Status != 0 {
+		e := domainErr(f.Status, "", http.StatusText(f.Status), "injected by the simulator")
+		if f.RetryAfter > 0 {
+			e.retry = strconv.Itoa(int((time.Duration(f.RetryAfter) + time.Second - 1) / time.Second))
+		}
+		writeProblem(w, r, e)
+		return
+	}
+	if f.DropAfterCommit {
+		h(httptest.NewRecorder(), r)
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	h(w, r)
+}

@@ -1,0 +1,184 @@
+package sim
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Options configure a Simulator. The zero value is a usable simulator.
+type Options struct {
+	// Clock drives expiry, deadlines, token lifetime and webhook retries.
+	// Default: real time with an offset that /_sim/clock/advance grows.
+	Clock Clock
+	// PublicURL is the simulator's external base URL, used in the landing
+	// page links (redirectUrl). Default: http://<Host of each request>.
+	PublicURL string
+	// TokenLifetime of access tokens. Default: 1h (the test environment).
+	TokenLifetime time.Duration
+	// PaymentTimeout is how long a CREATED payment waits for the buyer
+	// before it EXPIRES. Default: 10 minutes.
+	PaymentTimeout time.Duration
+	// Currencies accepted. Default: NOK, DKK, EUR, SEK.
+	Currencies []string
+	// WebhookLimitPerEvent caps registrations per event type and MSN.
+	// Default: 25.
+	WebhookLimitPerEvent int
+	// HTTPClient delivers webhooks. Default: a client with a 10s timeout,
+	// Vipps' limit for an answer.
+	HTTPClient *http.Client
+	// Logger receives delivery and fault messages. Default: none.
+	Logger *zap.Logger
+}
+
+// Simulator is a stateful Vipps MobilePay API: Access Token, ePayment v1,
+// Webhooks v1 and Order Management v2, plus a landing page and the /_sim/
+// control API. It is an http.Handler; Close stops its background work.
+type Simulator struct {
+	opts  Options
+	clock Clock
+	log   *zap.Logger
+
+	mu         sync.Mutex
+	tokens     map[string]tokenInfo
+	payments   map[string]*payment // msn/reference
+	order      []string            // payment keys in creation order
+	landing    map[string]string   // landing token → payment key
+	idem       map[string]*idemEntry
+	hooks      map[string]*hook
+	hookOrder  []string
+	queues     map[string]*deliveryQueue // hook id/reference
+	deliveries []Delivery
+	receipts   map[string]*receiptEntry
+	categories map[string]any
+	faults     []*Fault
+	hookFaults []*WebhookFault
+	payLocks   map[string]bool
+
+	kick chan struct{}
+	stop chan struct{}
+	done sync.WaitGroup
+	once sync.Once
+}
+
+// New starts a simulator.
+func New(opts Options) *Simulator {
+	if opts.Clock == nil {
+		opts.Clock = &OffsetClock{}
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = time.Hour
+	}
+	if opts.PaymentTimeout <= 0 {
+		opts.PaymentTimeout = 10 * time.Minute
+	}
+	if len(opts.Currencies) == 0 {
+		opts.Currencies = []string{"NOK", "DKK", "EUR", "SEK"}
+	}
+	if opts.WebhookLimitPerEvent <= 0 {
+		opts.WebhookLimitPerEvent = 25
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{
+			Timeout:       10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	s := &Simulator{
+		opts:  opts,
+		clock: opts.Clock,
+		log:   opts.Logger,
+		kick:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+	}
+	s.resetLocked()
+	s.done.Add(1)
+	go s.loop()
+	return s
+}
+
+func (s *Simulator) resetLocked() {
+	s.tokens = map[string]tokenInfo{}
+	s.payments = map[string]*payment{}
+	s.order = nil
+	s.landing = map[string]string{}
+	s.idem = map[string]*idemEntry{}
+	s.hooks = map[string]*hook{}
+	s.hookOrder = nil
+	s.queues = map[string]*deliveryQueue{}
+	s.deliveries = nil
+	s.receipts = map[string]*receiptEntry{}
+	s.categories = map[string]any{}
+	s.faults = nil
+	s.hookFaults = nil
+	s.payLocks = map[string]bool{}
+}
+
+// Close stops expiry and webhook delivery. It is safe to call twice.
+func (s *Simulator) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	s.done.Wait()
+	return nil
+}
+
+// Clock returns the simulator's clock.
+func (s *Simulator) Clock() Clock { return s.clock }
+
+// loop runs due work: payment expiry and webhook deliveries.
+func (s *Simulator) loop() {
+	defer s.done.Done()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		s.expireDue()
+		s.deliverDue()
+	}
+}
+
+func (s *Simulator) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ServeHTTP routes a request.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/_sim/"):
+		s.control(w, r)
+	case p == "/landing" || strings.HasPrefix(p, "/landing/"):
+		s.landingPage(w, r)
+	case strings.EqualFold(p, "/accesstoken/get"):
+		s.withFaults(w, r, "token", s.issueToken)
+	case strings.HasPrefix(p, "/epayment/v1/"):
+		s.authed(w, r, true, s.epayment)
+	case strings.HasPrefix(p, "/webhooks/v1/"):
+		s.authed(w, r, false, s.webhooksAPI)
+	case strings.HasPrefix(strings.ToLower(p), "/order-management/v2/"):
+		s.authed(w, r, true, s.orderManagement)
+	default:
+		writeProblem(w, r, domainErr(http.StatusNotFound, "", "Not Found", "no such endpoint in the simulator"))
+	}
+}
+
+func (s *Simulator) publicURL(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimRight(s.opts.PublicURL, "/")
+	}
+	return "http://" + r.Host
+}
