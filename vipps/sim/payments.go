@@ -48,7 +48,9 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func (p *payment) amount(v int64) vipps.Amount { return vipps.Amount{Currency: p.Req.Amount.Currency, Value: v} }
+func (p *payment) amount(v int64) vipps.Amount {
+	return vipps.Amount{Currency: p.Req.Amount.Currency, Value: v}
+}
 
 func (p *payment) aggregate() vipps.Aggregate {
 	return vipps.Aggregate{

@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The simulator's landing page stands in for the Vipps app: it shows the
+// amount and an Approve and a Reject button. They are found by their
+// visible text (XPath through DOM.performSearch).
+const (
+	approveButton = `//*[self::button or self::a][contains(normalize-space(.), "Approve")] | //input[@type="submit" and contains(@value, "Approve")]`
+	rejectButton  = `//*[self::button or self::a][contains(normalize-space(.), "Reject")] | //input[@type="submit" and contains(@value, "Reject")]`
+)
+
+// Conditions for the shop's built-in pages after the return from Vipps.
+const (
+	onConfirmation = `(() => { const s = document.querySelector("#status");
+		return !!s && !!document.querySelector("#items") && !!document.querySelector("#total")
+			&& !document.querySelector("#waiting") && !document.querySelector("a#retry"); })()`
+	onCancelPage   = `!!document.querySelector("a#retry")`
+	onWaitingPage  = `!!document.querySelector("#waiting")`
+	onLandingPage  = `!!document.evaluate(` + "`" + approveButton + "`" + `, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`
+	pageTimeout    = 30 * time.Second
+	waitingTimeout = 45 * time.Second
+)
+
+// product is one of the demo shop's products as its pages show it.
+type product struct {
+	sku, name string
+	price     int64 // minor units, VAT included
+}
+
+var (
+	socks = product{"socks", "Wool socks", 14900}
+	mug   = product{"mug", "Coffee mug", 19900}
+	book  = product{"book", "Cookbook", 34900}
+)
+
+type line struct {
+	product
+	qty int
+}
+
+// cart is what examples/site/cart.html holds: two items, one form.
+var cart = []line{{socks, 2}, {mug, 1}}
+
+func total(lines []line) int64 {
+	var t int64
+	for _, l := range lines {
+		t += l.price * int64(l.qty)
+	}
+	return t
+}
+
+// referencePattern matches this test's order references (reference_prefix
+// e2e), as a fallback when no X-Vipps-Reference header was seen.
+var referencePattern = regexp.MustCompile(`\be2e-[A-Za-z0-9]{8,}\b`)
+
+// checkoutReference returns the reference of the checkout the tab just made:
+// from the X-Vipps-Reference header of the checkout's answer, or else from
+// the landing page's address or text.
+func checkoutReference(p *tab, landingText string) string {
+	p.b.t.Helper()
+	if ref := p.lastRef(); ref != "" {
+		return ref
+	}
+	if ref := referencePattern.FindString(p.location() + " " + landingText); ref != "" {
+		return ref
+	}
+	p.fail("find the order reference", "no X-Vipps-Reference header on the checkout answer and no reference on the landing page")
+	return ""
+}
+
+// checkForms asserts that every buy form on the page posts to the checkout
+// and sends exactly the wanted fields: never a price or an amount.
+func checkForms(p *tab, step string, want [][]string) {
+	p.b.t.Helper()
+	got := run(p, step, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll("form"))
+		.filter(f => f.getAttribute("action") === "/vipps/checkout" && f.method === "post")
+		.map(f => Array.from(new FormData(f).keys()))`))
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		p.fail(step, "checkout forms send fields %v, want %v", got, want)
+	}
+}
+
+// openLanding waits for the simulator's landing page, checks the amount it
+// shows and returns the page text and the order reference.
+func openLanding(p *tab, amount int64) (string, string) {
+	p.b.t.Helper()
+	p.waitFor("the Vipps landing page opens", onLandingPage, pageTimeout)
+	text := run(p, "read the landing page", chromedp.Evaluate[string](`document.body.innerText`))
+	if !showsAmount(text, amount) {
+		p.fail("the landing page shows the amount", "want %s (%d øre) on the page; amounts shown: %v", kr(amount), amount, amountsIn(text))
+	}
+	return text, checkoutReference(p, text)
+}
+
+// checkConfirmation checks the built-in confirmation page: status, every
+// item and the total.
+func checkConfirmation(p *tab, lines []line) {
+	p.b.t.Helper()
+	if st := p.text("read the order status", "#status"); !strings.EqualFold(st, "authorized") {
+		p.fail("the confirmation shows the status", "#status is %q, want authorized", st)
+	}
+	items := p.text("read the items", "#items")
+	for _, l := range lines {
+		if !strings.Contains(items, l.name) {
+			p.fail("the confirmation lists the items", "%q is missing from #items: %q", l.name, items)
+		}
+		if !showsAmount(items, l.price*int64(l.qty)) {
+			p.fail("the confirmation lists the items", "the line amount %s of %q is missing from #items: %q", kr(l.price*int64(l.qty)), l.name, items)
+		}
+	}
+	if t := p.text("read the total", "#total"); !showsAmount(t, total(lines)) {
+		p.fail("the confirmation shows the total", "#total is %q, want %s", t, kr(total(lines)))
+	}
+}
+
+// checkOrder checks the buyer's JSON view of an order.
+func checkOrder(t *testing.T, s *shop, ref, status string, lines []line) {
+	t.Helper()
+	o := s.order(ref)
+	if o.Status != status {
+		t.Fatalf("order %s: status %q, want %q", ref, o.Status, status)
+	}
+	if o.Amount != total(lines) || o.Currency != "NOK" {
+		t.Fatalf("order %s: amount %d %s, want %d NOK", ref, o.Amount, o.Currency, total(lines))
+	}
+	var got, want []string
+	for _, it := range o.Items {
+		got = append(got, fmt.Sprintf("%s×%d", it.SKU, it.Qty))
+	}
+	for _, l := range lines {
+		want = append(want, fmt.Sprintf("%s×%d", l.sku, l.qty))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("order %s: items %v, want %v", ref, got, want)
+	}
+}
+
+// TestBrowserCartApproveShip: the buyer opens the shop, goes to the cart
+// with two items, pays with Vipps, sees the right amount in the simulator,
+// approves, and sees the confirmation; then the merchant ships and the
+// order is captured.
+func TestBrowserCartApproveShip(t *testing.T) {
+	b := startBrowser(t)
+	s := startShop(t)
+	p := b.firstTab("buyer")
+
+	p.do("open the shop",
+		chromedp.Navigate(s.base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#product-socks")),
+	)
+	checkForms(p, "the buy buttons send only sku and qty", [][]string{{"sku", "qty"}, {"sku", "qty"}, {"sku", "qty"}})
+
+	p.do("open the cart",
+		chromedp.Click(chromedp.CSS("#cart-link")),
+		chromedp.WaitVisible(chromedp.CSS("#pay")),
+	)
+	if n := run(p, "count the cart lines", chromedp.Evaluate[int](`document.querySelectorAll("#cart tr.line").length`)); n != len(cart) {
+		p.fail("the cart has two items", "%d lines, want %d", n, len(cart))
+	}
+	if got := p.text("read the cart total", "#cart-total"); got != kr(total(cart)) {
+		p.fail("the cart shows the total", "#cart-total is %q, want %q", got, kr(total(cart)))
+	}
+	checkForms(p, "the cart sends only sku, qty and phone", [][]string{{"sku", "qty", "sku", "qty", "phone"}})
+
+	p.do("press Pay with Vipps", chromedp.Click(chromedp.CSS("#pay")))
+	_, ref := openLanding(p, total(cart))
+	t.Logf("order %s", ref)
+
+	p.do("approve in the simulator", chromedp.Click(approveButton, chromedp.NodeVisible))
+	p.waitFor("back at the shop, the confirmation page", onConfirmation, waitingTimeout)
+	if loc := p.location(); !strings.HasPrefix(loc, s.base+"/") {
+		p.fail("the confirmation is the shop's page", "at %s, want a page of %s", loc, s.base)
+	}
+	checkConfirmation(p, cart)
+	checkOrder(t, s, ref, "authorized", cart)
+
+	// The merchant ships. Without the admin token nothing happens.
+	if res := s.ship(ref, ""); res.status != http.StatusUnauthorized && res.status != http.StatusForbidden {
+		t.Fatalf("ship without the admin token: status %d, want 401 or 403; body: %s", res.status, clip(res.body))
+	}
+	if res := s.ship(ref, "not-"+adminToken); res.status != http.StatusUnauthorized && res.status != http.StatusForbidden {
+		t.Fatalf("ship with a wrong admin token: status %d, want 401 or 403; body: %s", res.status, clip(res.body))
+	}
+	checkOrder(t, s, ref, "authorized", cart)
+	if res := s.ship(ref, adminToken); res.status < 200 || res.status > 299 {
+		t.Fatalf("ship: status %d, want 2xx; body: %s", res.status, clip(res.body))
+	}
+	checkOrder(t, s, ref, "captured", cart)
+}
+
+// TestBrowserReject: the buyer presses Reject in the simulator and lands on
+// the cancel page, whose link leads back to the shop.
+func TestBrowserReject(t *testing.T) {
+	b := startBrowser(t)
+	s := startShop(t)
+	p := b.firstTab("buyer")
+
+	p.do("open the shop",
+		chromedp.Navigate(s.base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#product-book")),
+	)
+	p.do("press Buy with Vipps on the cookbook", chromedp.Click(chromedp.CSS("#product-book button[type=submit]")))
+	_, ref := openLanding(p, book.price)
+	t.Logf("order %s", ref)
+
+	p.do("reject in the simulator", chromedp.Click(rejectButton, chromedp.NodeVisible))
+	p.waitFor("back at the shop, the cancel page", onCancelPage, waitingTimeout)
+	if loc := p.location(); !strings.HasPrefix(loc, s.base+"/") {
+		p.fail("the cancel page is the shop's page", "at %s, want a page of %s", loc, s.base)
+	}
+	checkOrder(t, s, ref, "aborted", []line{{book, 1}})
+
+	p.do("try again leads back to the shop",
+		chromedp.Click(chromedp.CSS("a#retry"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#product-socks")),
+	)
+
+	// A cancelled order cannot be shipped.
+	if res := s.ship(ref, adminToken); res.status != http.StatusConflict {
+		t.Fatalf("ship a cancelled order: status %d, want 409; body: %s", res.status, clip(res.body))
+	}
+}
+
+// TestBrowserReturnInNewTab: the return address opens in a new tab while
+// the payment is still pending. That tab shows the waiting page, and moves
+// on to the confirmation by itself once the payment is approved.
+func TestBrowserReturnInNewTab(t *testing.T) {
+	b := startBrowser(t)
+	s := startShop(t)
+	p := b.firstTab("buyer")
+	lines := []line{{mug, 3}}
+
+	p.do("open the shop",
+		chromedp.Navigate(s.base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#product-mug")),
+	)
+	p.do("buy three mugs",
+		chromedp.SetValue(chromedp.CSS("#qty-mug"), "3"),
+		chromedp.Click(chromedp.CSS("#product-mug button[type=submit]")),
+	)
+	_, ref := openLanding(p, total(lines))
+	t.Logf("order %s", ref)
+
+	q := b.newTab("new tab")
+	q.do("open the return in a new tab", chromedp.Navigate(s.base+"/vipps/return?reference="+ref))
+	q.waitFor("the new tab shows the waiting page", onWaitingPage, pageTimeout)
+
+	s.simApprove(ref)
+	q.waitFor("the waiting page moves on to the confirmation by itself", onConfirmation, waitingTimeout)
+	checkConfirmation(q, lines)
+	checkOrder(t, s, ref, "authorized", lines)
+}
