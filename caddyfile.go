@@ -46,6 +46,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    shop_url               <url>
 //	    admin_token            <token>
 //	    admin_users            <user> [<user>...]
+//	    notify_url             <url>
+//	    notify_secret          <secret>
 //	    data_dir               <path>
 //	    poll_interval          <duration>
 //	    max_body_size          <size>
@@ -76,6 +78,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"shop_url":               &h.ShopURL,
 		"admin_token":            &h.AdminToken,
 		"data_dir":               &h.DataDir,
+		"notify_url":             &h.NotifyURL,
+		"notify_secret":          &h.NotifySecret,
 	}
 	durations := map[string]*caddy.Duration{
 		"poll_interval":   &h.PollInterval,

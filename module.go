@@ -125,6 +125,15 @@ type Handler struct {
 	// who may use the merchant endpoints without the admin token.
 	AdminUsers []string `json:"admin_users,omitempty"`
 
+	// NotifyURL receives a signed JSON POST (see the README for the
+	// signature scheme) for every change of an order's status, sent through
+	// the outbox with retries. Failures show on the admin page.
+	NotifyURL string `json:"notify_url,omitempty"`
+
+	// NotifySecret signs the notifications (HMAC-SHA256). Required with
+	// notify_url; use a placeholder.
+	NotifySecret string `json:"notify_secret,omitempty"`
+
 	// DataDir holds the order database. Default: "vipps" in Caddy's data
 	// directory. Created with mode 0700.
 	DataDir string `json:"data_dir,omitempty"`
@@ -145,6 +154,7 @@ type Handler struct {
 	clientSecret    string
 	subscriptionKey string
 	adminToken      string
+	notifySecret    string
 	clientID        string
 	msn             string
 
@@ -218,6 +228,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PollInterval:         time.Duration(h.PollInterval),
 		MerchantSerialNumber: h.msn,
 		BuyerRetention:       time.Duration(h.BuyerRetention),
+		NotifyURL:            h.NotifyURL,
+		NotifySecret:         h.notifySecret,
 	}, catalog, h.store, client, h.logger, observer)
 	if err != nil {
 		return err
@@ -287,6 +299,11 @@ func (h *Handler) setDefaults() error {
 	} else if h.Environment == EnvProduction && u.Scheme != "https" {
 		return fmt.Errorf("public_url %q must use https in production", h.PublicURL)
 	}
+	if h.NotifyURL != "" {
+		if u, err := url.Parse(h.NotifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("notify_url %q must be an absolute http(s) URL", h.NotifyURL)
+		}
+	}
 	if h.PollInterval == 0 {
 		h.PollInterval = caddy.Duration(5 * time.Second)
 	}
@@ -341,6 +358,12 @@ func (h *Handler) resolveSecrets() error {
 	}
 	if h.adminToken, err = resolve("admin_token", h.AdminToken, false); err != nil {
 		return err
+	}
+	if h.notifySecret, err = resolve("notify_secret", h.NotifySecret, h.NotifyURL != ""); err != nil {
+		return err
+	}
+	if h.NotifyURL != "" && len(h.notifySecret) < 16 {
+		return errors.New("notify_secret is too short: use at least 16 characters")
 	}
 	if h.AdminToken != "" && len(h.adminToken) < 12 {
 		return errors.New("admin_token is too short: use at least 12 characters")

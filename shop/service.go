@@ -2,8 +2,10 @@ package shop
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -42,6 +44,11 @@ type Config struct {
 
 	// BuyerRetention is how long buyer details (phone number) are kept.
 	BuyerRetention time.Duration
+
+	// NotifyURL receives a signed JSON POST for every change of an order's
+	// status (empty: no notifications). NotifySecret signs them.
+	NotifyURL    string
+	NotifySecret string
 }
 
 // Observer hears about every committed order change. It is called after the
@@ -65,6 +72,8 @@ type Service struct {
 
 	refreshMu   sync.Mutex
 	lastRefresh map[string]time.Time
+
+	notifyClient *http.Client
 }
 
 // New builds a Service. The store and client are shared; the service does not
@@ -94,14 +103,15 @@ func New(cfg Config, catalog *Catalog, store *state.Store, client *vipps.Client,
 		observer = nopObserver{}
 	}
 	return &Service{
-		cfg:         cfg,
-		catalog:     catalog,
-		store:       store,
-		vipps:       client,
-		log:         log,
-		observer:    observer,
-		now:         time.Now,
-		lastRefresh: map[string]time.Time{},
+		cfg:          cfg,
+		catalog:      catalog,
+		store:        store,
+		vipps:        client,
+		log:          log,
+		observer:     observer,
+		now:          time.Now,
+		lastRefresh:  map[string]time.Time{},
+		notifyClient: &http.Client{Timeout: 10 * time.Second},
 	}, nil
 }
 
@@ -147,7 +157,14 @@ func (s *Service) update(ref string, src state.Source, fn func(o *state.Order, t
 		c := *o
 		c.Ops = slices.Clone(o.Ops)
 		before = &c
-		return fn(o, tx)
+		if err := fn(o, tx); err != nil {
+			return err
+		}
+		if s.cfg.NotifyURL != "" && o.Status != before.Status {
+			payload, _ := json.Marshal(notifyPayload{Status: string(o.Status), At: s.now().UTC()})
+			tx.Enqueue(state.Job{Kind: JobNotify, Ref: ref, Payload: payload, NotBefore: s.now().UTC()})
+		}
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, state.ErrNotFound) {

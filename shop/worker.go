@@ -100,6 +100,8 @@ func (s *Service) runJob(ctx context.Context, j state.Job) error {
 	switch j.Kind {
 	case JobReceipt:
 		return s.postReceipt(callCtx, j.Ref)
+	case JobNotify:
+		return s.notify(callCtx, j)
 	case JobRefresh:
 		_, err := s.Refresh(callCtx, j.Ref, state.SourceWorker)
 		return err

@@ -1,0 +1,351 @@
+package caddyvipps_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
+)
+
+func approved(t *testing.T, form url.Values) string {
+	t.Helper()
+	ref, _ := checkout(t, form)
+	simPost(t, "/_sim/payments/"+ref+"/approve", "")
+	waitFor(t, "authorized", func() bool { return storedOrder(t, ref).Status == "authorized" })
+	return ref
+}
+
+func TestPartialCaptureCancelAndRefund(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems()) // 49700
+
+	resp, body := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", `{"amount": 14900}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("partial ship: %d %s", resp.StatusCode, body)
+	}
+	if o := storedOrder(t, ref); o.Status != "partially_captured" || o.Payment.Captured != 14900 {
+		t.Fatalf("after partial ship: %+v", o)
+	}
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", `{"amount": 40000}`)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "left to capture") {
+		t.Fatalf("ship over remaining: %d %s", resp.StatusCode, body)
+	}
+	// Releasing the rest finishes the order: captured, nothing reserved.
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/cancel", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("cancel rest: %d %s", resp.StatusCode, body)
+	}
+	o := storedOrder(t, ref)
+	if o.Status != "captured" || o.Payment.Cancelled != 34800 || o.Payment.Captured != 14900 {
+		t.Fatalf("after cancel: %+v", o)
+	}
+	resp, _ = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/cancel", "")
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second cancel: %d", resp.StatusCode)
+	}
+	// Refunds: never more than captured.
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/refund", `{"amount": 20000}`)
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("refund over captured: %d %s", resp.StatusCode, body)
+	}
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/refund", `{"amount": 4900}`)
+	if resp.StatusCode != 200 || storedOrder(t, ref).Status != "partially_refunded" {
+		t.Fatalf("partial refund: %d %s", resp.StatusCode, body)
+	}
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/refund", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("refund the rest: %d %s", resp.StatusCode, body)
+	}
+	o = storedOrder(t, ref)
+	if o.Status != "refunded" || o.Payment.Refunded != 14900 {
+		t.Fatalf("after refunds: %+v", o)
+	}
+	p := simPaymentOf(t, ref)
+	if countEvents(p, "CAPTURED") != 1 || countEvents(p, "CANCELLED") != 1 || countEvents(p, "REFUNDED") != 2 {
+		t.Fatalf("vipps events: %+v", p.Events)
+	}
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/refund", `{"amount": -5}`)
+	if resp.StatusCode != 400 {
+		t.Fatalf("negative refund: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestCancelBeforeApproval(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref, _ := checkout(t, url.Values{"sku": {"book"}})
+	resp, body := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/cancel", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("cancel: %d %s", resp.StatusCode, body)
+	}
+	if o := storedOrder(t, ref); o.Status != "cancelled" {
+		t.Fatalf("status %s", o.Status)
+	}
+	if p := simPaymentOf(t, ref); p.State != "TERMINATED" {
+		t.Fatalf("vipps state %s", p.State)
+	}
+}
+
+func TestConcurrentShipAndCancel(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems())
+	var wg sync.WaitGroup
+	codes := make(chan int, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op := "ship"
+			if i%2 == 1 {
+				op = "cancel"
+			}
+			resp, _ := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/"+op, "")
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	ok := 0
+	for c := range codes {
+		if c == 200 {
+			ok++
+		} else if c != http.StatusConflict {
+			t.Errorf("status %d", c)
+		}
+	}
+	p := simPaymentOf(t, ref)
+	captures, cancels := countEvents(p, "CAPTURED"), countEvents(p, "CANCELLED")
+	if ok != 1 || captures+cancels != 1 {
+		t.Fatalf("%d calls succeeded; vipps saw %d captures and %d cancels", ok, captures, cancels)
+	}
+	o := storedOrder(t, ref)
+	if o.Payment.Captured+o.Payment.Cancelled != 49700 {
+		t.Fatalf("local view %+v", o.Payment)
+	}
+}
+
+func TestOrderListPaginationAndCSV(t *testing.T) {
+	startShop(t, shopConfig{})
+	var refs []string
+	for range 7 {
+		ref, _ := checkout(t, url.Values{"sku": {"mug"}})
+		refs = append(refs, ref)
+	}
+	var seen []string
+	cursor := ""
+	for {
+		resp, body := merchant(t, http.MethodGet, "/vipps/orders?limit=3&cursor="+url.QueryEscape(cursor), "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("list: %d %s", resp.StatusCode, body)
+		}
+		var page struct {
+			Orders []orderJSON `json:"orders"`
+			Next   string      `json:"next"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Orders {
+			seen = append(seen, o.Reference)
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	if len(seen) != 7 {
+		t.Fatalf("listed %d orders", len(seen))
+	}
+	for i := range seen {
+		if seen[i] != refs[len(refs)-1-i] {
+			t.Fatalf("position %d: %s, want newest first", i, seen[i])
+		}
+	}
+	if got := listOrders(t, "&status=pending"); len(got) != 7 {
+		t.Fatalf("pending filter: %d", len(got))
+	}
+	if got := listOrders(t, "&status=captured"); len(got) != 0 {
+		t.Fatalf("captured filter: %d", len(got))
+	}
+	resp, body := merchant(t, http.MethodGet, "/vipps/orders?limit=0", "")
+	if resp.StatusCode != 400 {
+		t.Fatalf("bad limit: %d %s", resp.StatusCode, body)
+	}
+	resp, body = merchant(t, http.MethodGet, "/vipps/orders?format=csv", "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", resp.StatusCode, body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(rows) != 8 || rows[0][0] != "reference" || rows[1][4] != "19900" {
+		t.Fatalf("csv rows %v %v", rows, err)
+	}
+	resp, _ = do(t, http.MethodGet, shopURL+"/vipps/orders", nil)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("list without token: %d", resp.StatusCode)
+	}
+}
+
+func TestAdminPage(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems())
+
+	resp, body := do(t, http.MethodGet, shopURL+"/vipps/admin", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `name="token"`) || strings.Contains(string(body), ref) {
+		t.Fatalf("admin without credentials: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = postForm(t, "/vipps/admin/login", url.Values{"token": {"wrong-token-123"}})
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 0 {
+		t.Fatalf("bad login: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	resp, _ = postForm(t, "/vipps/admin/login", url.Values{"token": {adminToken}})
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("login: %d, cookies %+v", resp.StatusCode, cookies)
+	}
+	cookie := cookies[0].Name + "=" + cookies[0].Value
+	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Cookie", cookie)
+	page := string(body)
+	if resp.StatusCode != 200 || !strings.Contains(page, ref) || !strings.Contains(page, "497.00 NOK") || !regexp.MustCompile(`\d+ days left`).MatchString(page) {
+		t.Fatalf("admin page: %d\n%s", resp.StatusCode, page)
+	}
+	// The ship button: a form post with the session cookie, from the page.
+	form := url.Values{"reference": {ref}, "op": {"ship"}}
+	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("cookie post without origin (CSRF): %d", resp.StatusCode)
+	}
+	if o := storedOrder(t, ref); o.Status != "authorized" {
+		t.Fatalf("a cross-site post shipped the order: %s", o.Status)
+	}
+	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie, "Origin", shopURL)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") {
+		t.Fatalf("ship from the admin page: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if o := storedOrder(t, ref); o.Status != "captured" {
+		t.Fatalf("status after the ship button: %s", o.Status)
+	}
+	// A forged session cookie is refused.
+	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Cookie", "vipps_admin=9999999999.AAAA")
+	if strings.Contains(string(body), ref) {
+		t.Fatalf("a forged cookie opened the admin page: %d", resp.StatusCode)
+	}
+}
+
+func TestMetricsAfterScriptedOrders(t *testing.T) {
+	startShop(t, shopConfig{})
+	before := scrape(t)
+	a := approved(t, url.Values{"sku": {"socks"}})
+	merchant(t, http.MethodPost, "/vipps/orders/"+a+"/ship", "")
+	b, _ := checkout(t, url.Values{"sku": {"mug"}})
+	simPost(t, "/_sim/payments/"+b+"/reject", "")
+	do(t, http.MethodGet, shopURL+"/vipps/return?reference="+b, nil)
+	do(t, http.MethodPost, shopURL+"/vipps/webhook", strings.NewReader(`{"reference":"x"}`), "Content-Type", "application/json")
+	after := scrape(t)
+	delta := func(name string) float64 { return after[name] - before[name] }
+	checks := map[string]float64{
+		`caddy_vipps_orders_total{outcome="created"}`:                 2,
+		`caddy_vipps_orders_total{outcome="authorized"}`:              1,
+		`caddy_vipps_orders_total{outcome="captured"}`:                1,
+		`caddy_vipps_orders_total{outcome="aborted"}`:                 1,
+		`caddy_vipps_webhook_rejections_total{reason="signature"}`:    1,
+		`caddy_vipps_api_calls_total{operation="create",status="200"}`: 2,
+		`caddy_vipps_api_calls_total{operation="capture",status="200"}`: 1,
+	}
+	for name, want := range checks {
+		if got := delta(name); got != want {
+			t.Errorf("%s grew by %v, want %v", name, got, want)
+		}
+	}
+}
+
+// scrape reads Caddy's metrics endpoint on the admin API.
+func scrape(t *testing.T) map[string]float64 {
+	t.Helper()
+	resp, body := do(t, http.MethodGet, "http://localhost:2999/metrics", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("metrics: %d", resp.StatusCode)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "caddy_vipps_") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+func TestNotifyDeliveriesSignedAndRetried(t *testing.T) {
+	const secret = "notify-secret-for-tests"
+	var mu sync.Mutex
+	var got []shop.Notification
+	failures := 1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := shop.VerifyNotification(secret, r, body, 5*time.Minute, time.Now()); err != nil {
+			t.Errorf("notification does not verify: %v", err)
+			w.WriteHeader(401)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if failures > 0 {
+			failures--
+			w.WriteHeader(503)
+			return
+		}
+		var n shop.Notification
+		_ = json.Unmarshal(body, &n)
+		got = append(got, n)
+	}))
+	defer srv.Close()
+	os.Setenv("VIPPS_TEST_NOTIFY_SECRET", secret)
+	startShop(t, shopConfig{Extra: "notify_url " + srv.URL + "\n\t\tnotify_secret {env.VIPPS_TEST_NOTIFY_SECRET}"})
+	ref := approved(t, url.Values{"sku": {"socks"}})
+	events := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, n := range got {
+			if n.Reference == ref {
+				out = append(out, n.Event)
+			}
+		}
+		return out
+	}
+	// The first delivery fails and is retried by the outbox (backoff 5s+).
+	deadline := time.Now().Add(40 * time.Second)
+	for len(events()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications so far: %v", events())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if e := strings.Join(events(), ","); !strings.Contains(e, "order.pending") || !strings.Contains(e, "order.authorized") {
+		t.Fatalf("notifications %s", e)
+	}
+	// A tampered body does not verify.
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	ts := time.Now().Unix()
+	req.Header.Set(shop.HeaderNotifyTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(shop.HeaderNotifySignature, shop.SignNotification(secret, ts, []byte(`{"amount":1}`)))
+	if shop.VerifyNotification(secret, req, []byte(`{"amount":2}`), time.Minute, time.Now()) == nil {
+		t.Fatal("a tampered notification verified")
+	}
+}
