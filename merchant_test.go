@@ -349,3 +349,96 @@ func TestNotifyDeliveriesSignedAndRetried(t *testing.T) {
 		t.Fatal("a tampered notification verified")
 	}
 }
+
+func TestShipByLinesWithTrackingThenRest(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems()) // socks×2 (2×14900), mug×1 (19900)
+
+	resp, body := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship",
+		`{"lines":[{"sku":"socks","qty":1}],"tracking_url":"https://track.example/parcel/1"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("ship one pair of socks: %d %s", resp.StatusCode, body)
+	}
+	if o := storedOrder(t, ref); o.Payment.Captured != 14900 || o.Status != "partially_captured" {
+		t.Fatalf("after first shipment: %+v", o)
+	}
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", `{"lines":[{"sku":"socks","qty":2}]}`)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "left to ship") {
+		t.Fatalf("shipping more socks than ordered: %d %s", resp.StatusCode, body)
+	}
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", `{"lines":[{"sku":"book","qty":1}]}`)
+	if resp.StatusCode != 400 {
+		t.Fatalf("shipping a book that was never ordered: %d %s", resp.StatusCode, body)
+	}
+	// The last shipment covers every line: it captures and nothing stays reserved.
+	resp, body = merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", `{"lines":[{"sku":"socks","qty":1},{"sku":"mug","qty":1}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("last shipment: %d %s", resp.StatusCode, body)
+	}
+	o := storedOrder(t, ref)
+	if o.Status != "captured" || o.Payment.Captured != 49700 || o.Payment.Cancelled != 0 {
+		t.Fatalf("after the last shipment: %+v", o)
+	}
+	// The tracking link reaches the app through the outbox.
+	waitFor(t, "the tracking link at vipps", func() bool {
+		_, b := do(t, http.MethodGet, simURL+"/_sim/payments/"+ref, nil)
+		return len(b) > 0 && categoryAt(t, ref) == "https://track.example/parcel/1"
+	})
+}
+
+func TestShipFinalReleasesTheRest(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems())
+	resp, body := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", `{"amount":10000,"final":true}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("final ship: %d %s", resp.StatusCode, body)
+	}
+	o := storedOrder(t, ref)
+	if o.Status != "captured" || o.Payment.Captured != 10000 || o.Payment.Cancelled != 39700 {
+		t.Fatalf("after final ship: %+v", o)
+	}
+	p := simPaymentOf(t, ref)
+	if countEvents(p, "CAPTURED") != 1 || countEvents(p, "CANCELLED") != 1 {
+		t.Fatalf("vipps events %+v", p.Events)
+	}
+}
+
+// categoryAt reads the Order Management category the shop set, through the
+// simulator's API as the shop's own client would.
+func categoryAt(t *testing.T, ref string) string {
+	t.Helper()
+	h := map[string]string{"Ocp-Apim-Subscription-Key": "simulator-subscription-key", "client_id": "c", "client_secret": "s"}
+	req, _ := http.NewRequest(http.MethodPost, simURL+"/accesstoken/get", nil)
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodGet, simURL+"/order-management/v2/ECOM/"+ref, nil)
+	req.Header.Set("Ocp-Apim-Subscription-Key", h["Ocp-Apim-Subscription-Key"])
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Merchant-Serial-Number", "123456")
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Category *struct {
+			Category        string `json:"category"`
+			OrderDetailsURL string `json:"orderDetailsUrl"`
+		} `json:"category"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if out.Category == nil || out.Category.Category != "DELIVERY" {
+		return ""
+	}
+	return out.Category.OrderDetailsURL
+}

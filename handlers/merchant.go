@@ -88,6 +88,10 @@ func tokenEqual(a, b string) bool {
 // operationRequest is the optional JSON body of ship, cancel and refund.
 type operationRequest struct {
 	Amount int64 `json:"amount"`
+	// Lines, Final and TrackingURL apply to ship only.
+	Lines       []shop.CartLine `json:"lines"`
+	Final       bool            `json:"final"`
+	TrackingURL string          `json:"tracking_url"`
 }
 
 // OperationResponse is the answer of a merchant operation.
@@ -165,15 +169,18 @@ func (h *Handler) answerOperation(w http.ResponseWriter, r *http.Request, o *sta
 	writeJSON(w, http.StatusOK, operationResponse(o, op))
 }
 
-// ship serves POST {base}/orders/R/ship: capture what was shipped (all that
-// is reserved unless {"amount": N} says otherwise).
+// ship serves POST {base}/orders/R/ship: capture what was shipped — all
+// that is reserved, {"amount": N}, or {"lines": [{"sku","qty"}]} — with
+// optional "final": true (release the rest) and "tracking_url".
 func (h *Handler) ship(w http.ResponseWriter, r *http.Request, actor string) {
 	req, err := readOperation(r)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	o, op, err := h.svc.Ship(r.Context(), r.PathValue("ref"), shop.ShipRequest{Amount: req.Amount, Actor: actor})
+	o, op, err := h.svc.Ship(r.Context(), r.PathValue("ref"), shop.ShipRequest{
+		Amount: req.Amount, Lines: req.Lines, Final: req.Final, TrackingURL: req.TrackingURL, Actor: actor,
+	})
 	h.answerOperation(w, r, o, op, err)
 }
 

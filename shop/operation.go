@@ -32,9 +32,10 @@ const (
 // the request that started it.
 const opRetryDelay = 2 * time.Minute
 
-// plan decides, inside the arbiter, whether an operation is allowed and for
-// how much. It returns a StateError when the order's state forbids it.
-type plan func(o *state.Order) (amount int64, note string, err error)
+// plan decides, inside the arbiter, whether an operation is allowed and
+// fills in its amount, note and lines. It returns a StateError when the
+// order's state forbids it.
+type plan func(o *state.Order, op *state.Operation) error
 
 // runOperation is the one path of every merchant operation: it records the
 // operation with a fresh Idempotency-Key and a fallback outbox job in one
@@ -51,23 +52,20 @@ func (s *Service) runOperation(ctx context.Context, ref, kind, actor string, dec
 				return ErrInProgress
 			}
 		}
-		amount, note, err := decide(o)
-		if err != nil {
-			return err
-		}
 		op = state.Operation{
 			ID:             uuid.NewString(),
 			Kind:           kind,
-			Amount:         amount,
 			IdempotencyKey: uuid.NewString(),
 			Status:         OpPending,
-			Note:           note,
 			CreatedAt:      now,
 			Actor:          actor,
 		}
+		if err := decide(o, &op); err != nil {
+			return err
+		}
 		o.Ops = append(o.Ops, op)
 		tx.Enqueue(state.Job{ID: operationJobID(op.ID), Kind: JobOperation, Ref: ref, Payload: []byte(op.ID), NotBefore: now.Add(opRetryDelay)})
-		tx.Note("%s of %d requested", kind, amount)
+		tx.Note("%s of %d requested", kind, op.Amount)
 		return nil
 	})
 	if err != nil {

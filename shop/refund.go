@@ -13,18 +13,19 @@ func (s *Service) Refund(ctx context.Context, ref string, amount int64, actor st
 	if amount < 0 {
 		return nil, nil, &InputError{Field: "amount", Reason: "must not be negative"}
 	}
-	return s.runOperation(ctx, ref, OpRefund, actor, func(o *state.Order) (int64, string, error) {
+	return s.runOperation(ctx, ref, OpRefund, actor, func(o *state.Order, op *state.Operation) error {
 		refundable := o.Payment.Captured - o.Payment.Refunded
 		if refundable <= 0 {
-			return 0, "", &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "nothing captured is left to refund"}
+			return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "nothing captured is left to refund"}
 		}
 		a := amount
 		if a == 0 {
 			a = refundable
 		}
 		if a > refundable {
-			return 0, "", &StateError{Reference: o.Reference, Status: string(o.Status), Reason: fmt.Sprintf("only %d can be refunded", refundable)}
+			return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: fmt.Sprintf("only %d can be refunded", refundable)}
 		}
-		return a, "refund", nil
+		op.Amount, op.Note = a, "refund"
+		return nil
 	})
 }

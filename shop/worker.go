@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -100,6 +101,15 @@ func (s *Service) runJob(ctx context.Context, j state.Job) error {
 	switch j.Kind {
 	case JobReceipt:
 		return s.postReceipt(callCtx, j.Ref)
+	case JobCategory:
+		var p struct {
+			URL string `json:"url"`
+		}
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return &RejectedError{Op: "category", Err: err}
+		}
+		err := s.vipps.PutCategory(callCtx, vipps.PaymentTypeEcom, j.Ref, vipps.Category{Category: vipps.CategoryDelivery, OrderDetailsURL: p.URL})
+		return s.classify("category", err)
 	case JobNotify:
 		return s.notify(callCtx, j)
 	case JobRefresh:

@@ -90,18 +90,21 @@ type Payment struct {
 // Operation is a merchant operation (capture, cancel, refund) with the
 // Idempotency-Key it is sent with, stored before the call.
 type Operation struct {
-	ID             string    `json:"id"`
-	Kind           string    `json:"kind"`
-	Amount         int64     `json:"amount"`
-	IdempotencyKey string    `json:"idempotency_key"`
-	Status         string    `json:"status"`
-	ErrorCode      string    `json:"error_code,omitempty"`
-	TraceID        string    `json:"trace_id,omitempty"`
-	Error          string    `json:"error,omitempty"`
-	Note           string    `json:"note,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	DoneAt         time.Time `json:"done_at,omitzero"`
-	Actor          string    `json:"actor,omitempty"`
+	ID             string `json:"id"`
+	Kind           string `json:"kind"`
+	Amount         int64  `json:"amount"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Status         string `json:"status"`
+	ErrorCode      string `json:"error_code,omitempty"`
+	TraceID        string `json:"trace_id,omitempty"`
+	Error          string `json:"error,omitempty"`
+	Note           string `json:"note,omitempty"`
+	// Lines are the shipped quantities per SKU of a capture, when the
+	// merchant shipped by line.
+	Lines     map[string]int `json:"lines,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	DoneAt    time.Time      `json:"done_at,omitzero"`
+	Actor     string         `json:"actor,omitempty"`
 }
 
 // HistoryEntry records a change of status (From → To) or a noted event
