@@ -105,7 +105,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 // TestExamplesAdapt adapts every example Caddyfile and checks that the
 // result is a config Caddy can decode, with the vipps handler in it.
 func TestExamplesAdapt(t *testing.T) {
-	for _, name := range []string{"examples/Caddyfile", "examples/Caddyfile.test"} {
+	for _, name := range []string{"examples/Caddyfile", "examples/Caddyfile.testenv"} {
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile(name)
 			if err != nil {

@@ -47,10 +47,16 @@ func TestMain(m *testing.M) {
 type shopConfig struct {
 	DataDir     string
 	Description string
-	Extra       string
+	Extra       string // more lines in the vipps block
+	Global      string // more lines in the global options
+	AdminToken  string // the admin_token value; default: the literal adminToken
 }
 
 func caddyfile(c shopConfig) string {
+	token := c.AdminToken
+	if token == "" {
+		token = adminToken
+	}
 	desc := c.Description
 	if desc == "" {
 		desc = "Order from the test shop"
@@ -62,6 +68,7 @@ func caddyfile(c shopConfig) string {
 	grace_period 1s
 	persist_config off
 	skip_install_trust
+	%s
 }
 
 http://localhost:9080 {
@@ -81,7 +88,7 @@ http://localhost:9080 {
 	}
 	respond "static shop" 200
 }
-`, desc, adminToken, c.DataDir, c.Extra)
+`, c.Global, desc, token, c.DataDir, c.Extra)
 }
 
 const idleConfig = `{

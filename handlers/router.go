@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -39,10 +40,11 @@ type Observer interface {
 
 // Handler serves the endpoints.
 type Handler struct {
-	svc *shop.Service
-	cfg Config
-	mux *http.ServeMux
-	log *zap.Logger
+	replays *replayGuard
+	svc     *shop.Service
+	cfg     Config
+	mux     *http.ServeMux
+	log     *zap.Logger
 }
 
 // New builds the endpoint handler. Paths outside the base path are not
@@ -58,7 +60,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, replays: newReplayGuard(11 * time.Minute)}
 	p := cfg.BasePath
 	h.mux.HandleFunc("POST "+p+"/checkout", h.checkout)
 	h.mux.HandleFunc("GET "+p+"/return", h.returnPage)

@@ -46,6 +46,14 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		h.rejectWebhook(w, r, http.StatusUnauthorized, "signature", err)
 		return
 	}
+	sig := signed.Header.Get("Authorization")
+	if sig == "" {
+		sig = signed.Header.Get(vipps.HeaderVippsAuthorization)
+	}
+	if !h.replays.firstTime(sig, time.Now()) {
+		h.rejectWebhook(w, r, http.StatusUnauthorized, "replay", nil)
+		return
+	}
 	ev, err := vipps.ParseWebhookEvent(body)
 	if err != nil || ev.Reference == "" {
 		h.rejectWebhook(w, r, http.StatusBadRequest, "malformed payload", err)
