@@ -108,8 +108,19 @@ func TestWebhookAttacksAreRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := send(t, c.req()); got != c.status {
-				t.Fatalf("status %d, want %d", got, c.status)
+			resp, err := noRedirect.Do(c.req())
+			if err != nil {
+				// The server stops reading an oversized body and closes
+				// the connection; a client still writing it may see the
+				// reset before the 413.
+				if c.status == http.StatusRequestEntityTooLarge && strings.Contains(err.Error(), "reset") {
+					return
+				}
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.status)
 			}
 		})
 	}

@@ -248,3 +248,16 @@ func FuzzVerifyWebhook(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerifyWebhook(b *testing.B) {
+	body := []byte(`{"msn":"123456","reference":"demo-abcdefghijklmnopqrst","pspReference":"1","name":"AUTHORIZED","amount":{"currency":"NOK","value":49700},"timestamp":"2026-01-19T16:26:32.099Z","success":true}`)
+	req := httptest.NewRequest(http.MethodPost, "https://shop.example/vipps/webhook", bytes.NewReader(body))
+	SignWebhookRequest(req, "secret", body, time.Now())
+	v := WebhookVerifier{Secret: "secret"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Verify(req, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
