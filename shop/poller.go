@@ -23,15 +23,20 @@ const (
 // return were both lost. Its work per tick grows with the number of pending
 // orders due a check, never with the number of finished ones.
 func (s *Service) RunPoller(ctx context.Context) {
-	t := time.NewTicker(s.cfg.PollInterval)
+	s.every(ctx, s.cfg.PollInterval, "poller", s.PollOnce)
+}
+
+// every runs tick every interval until ctx ends.
+func (s *Service) every(ctx context.Context, interval time.Duration, name string, tick func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.PollOnce(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("poller tick failed", zap.Error(err))
+			if _, err := tick(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn(name+" tick failed", zap.Error(err))
 			}
 		}
 	}

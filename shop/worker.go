@@ -38,18 +38,7 @@ const (
 // lease. Every job is idempotent at Vipps (stored keys, "already exists"
 // counts as done), which makes it exactly-once from the merchant's view.
 func (s *Service) RunWorker(ctx context.Context) {
-	t := time.NewTicker(workerTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.RunJobsOnce(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("outbox tick failed", zap.Error(err))
-			}
-		}
-	}
+	s.every(ctx, workerTick, "outbox", s.RunJobsOnce)
 }
 
 // RunJobsOnce claims and runs the jobs that are due, returning how many ran.

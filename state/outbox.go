@@ -106,11 +106,13 @@ func (s *Store) ClaimJobs(now time.Time, lease time.Duration, max int) ([]Job, e
 	return claimed, err
 }
 
-// CompleteJob removes a finished job. Completing a job that is gone is fine.
-func (s *Store) CompleteJob(j Job) error {
+// takeJob runs fn on a stored job after removing it from the due index, in
+// one transaction. A job that is gone already is not an error: completing,
+// retrying or burying a job twice is harmless.
+func (s *Store) takeJob(id string, fn func(txn *badger.Txn, cur *Job) error) error {
 	return s.retry(func(txn *badger.Txn) error {
 		var cur Job
-		if err := getJSON(txn, prefixJob+j.ID, &cur); err != nil {
+		if err := getJSON(txn, prefixJob+id, &cur); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return nil
 			}
@@ -119,23 +121,20 @@ func (s *Store) CompleteJob(j Job) error {
 		if err := txn.Delete([]byte(dueKey(cur))); err != nil {
 			return err
 		}
-		return txn.Delete([]byte(prefixJob + j.ID))
+		return fn(txn, &cur)
+	})
+}
+
+// CompleteJob removes a finished job.
+func (s *Store) CompleteJob(j Job) error {
+	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
+		return txn.Delete([]byte(prefixJob + cur.ID))
 	})
 }
 
 // RetryJob releases a claimed job to run again at next, recording the error.
 func (s *Store) RetryJob(j Job, cause error, next time.Time) error {
-	return s.retry(func(txn *badger.Txn) error {
-		var cur Job
-		if err := getJSON(txn, prefixJob+j.ID, &cur); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil
-			}
-			return err
-		}
-		if err := txn.Delete([]byte(dueKey(cur))); err != nil {
-			return err
-		}
+	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
 		cur.LeaseUntil = time.Time{}
 		cur.NotBefore = next.UTC()
 		if cause != nil {
@@ -144,24 +143,14 @@ func (s *Store) RetryJob(j Job, cause error, next time.Time) error {
 		if err := putJSON(txn, prefixJob+cur.ID, cur); err != nil {
 			return err
 		}
-		return txn.Set([]byte(dueKey(cur)), nil)
+		return txn.Set([]byte(dueKey(*cur)), nil)
 	})
 }
 
 // DeadJob gives up on a job: it moves to the dead-letter list that the
 // merchant sees.
 func (s *Store) DeadJob(j Job, cause error) error {
-	return s.retry(func(txn *badger.Txn) error {
-		var cur Job
-		if err := getJSON(txn, prefixJob+j.ID, &cur); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil
-			}
-			return err
-		}
-		if err := txn.Delete([]byte(dueKey(cur))); err != nil {
-			return err
-		}
+	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
 		if err := txn.Delete([]byte(prefixJob + cur.ID)); err != nil {
 			return err
 		}
