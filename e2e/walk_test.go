@@ -195,9 +195,23 @@ func TestBrowserCartApproveShip(t *testing.T) {
 		t.Fatalf("ship with a wrong admin token: status %d, want 401 or 403; body: %s", res.status, clip(res.body))
 	}
 	checkOrder(t, s, ref, "authorized", cart)
-	if res := s.ship(ref, adminToken); res.status < 200 || res.status > 299 {
-		t.Fatalf("ship: status %d, want 2xx; body: %s", res.status, clip(res.body))
+
+	// The merchant opens the admin page in the browser, signs in with the
+	// token and presses Ship on the order's row.
+	m := b.newTab("merchant")
+	row := `#orders tr[data-reference="` + ref + `"]`
+	m.do("open the admin page", chromedp.Navigate(s.base+"/vipps/admin"), chromedp.WaitVisible(chromedp.CSS("#token")))
+	m.do("sign in with the admin token",
+		chromedp.SetValue(chromedp.CSS("#token"), adminToken),
+		chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+	)
+	if st := m.text("read the order's status on the admin page", row+` [data-status]`); st != "authorized" {
+		m.fail("the admin page shows the order", "status %q, want authorized", st)
 	}
+	m.do("press Ship", chromedp.Click(chromedp.CSS(row+" button.ship")))
+	m.waitFor("the admin page shows the order captured",
+		`(() => { const s = document.querySelector('`+row+` [data-status]'); return !!s && s.textContent.trim() === "captured"; })()`, pageTimeout)
 	checkOrder(t, s, ref, "captured", cart)
 }
 
