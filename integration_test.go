@@ -50,6 +50,7 @@ type shopConfig struct {
 	Extra       string // more lines in the vipps block
 	Global      string // more lines in the global options
 	AdminToken  string // the admin_token value; default: the literal adminToken
+	Site        string // more directives in the site block
 }
 
 func caddyfile(c shopConfig) string {
@@ -72,6 +73,7 @@ func caddyfile(c shopConfig) string {
 }
 
 http://localhost:9080 {
+	%s
 	vipps {
 		environment simulator
 		simulator_listen 127.0.0.1:9191
@@ -88,7 +90,7 @@ http://localhost:9080 {
 	}
 	respond "static shop" 200
 }
-`, c.Global, desc, token, c.DataDir, c.Extra)
+`, c.Global, c.Site, desc, token, c.DataDir, c.Extra)
 }
 
 const idleConfig = `{

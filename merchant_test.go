@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
@@ -441,4 +443,57 @@ func categoryAt(t *testing.T, ref string) string {
 		return ""
 	}
 	return out.Category.OrderDetailsURL
+}
+
+// TestBasicAuthAdminUsers: with Caddy's basic_auth in front of the merchant
+// paths, a user named in admin_users ships without the token; another
+// authenticated user does not.
+func TestBasicAuthAdminUsers(t *testing.T) {
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	startShop(t, shopConfig{
+		Site: "@staff path /vipps/admin /vipps/admin/* /vipps/orders /vipps/orders/*/ship\n\tbasic_auth @staff {\n\t\tstaff " + hash("staff-password") +
+			"\n\t\tintern " + hash("intern-password") + "\n\t}",
+		Extra: "admin_users staff",
+	})
+	ref := approvedWithoutList(t)
+	resp, _ := do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Accept", "application/json")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %d", resp.StatusCode)
+	}
+	basic := func(user, pw string) string {
+		req, _ := http.NewRequest(http.MethodGet, "/", nil)
+		req.SetBasicAuth(user, pw)
+		return req.Header.Get("Authorization")
+	}
+	resp, body := do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Authorization", basic("intern", "intern-password"), "Accept", "application/json")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a user not in admin_users: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Authorization", basic("staff", "staff-password"), "Accept", "application/json")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"captured"`) {
+		t.Fatalf("staff ships: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Authorization", basic("staff", "staff-password"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), ref) {
+		t.Fatalf("staff opens the admin page: %d", resp.StatusCode)
+	}
+}
+
+// approvedWithoutList creates and approves an order, waiting at Vipps
+// (the merchant list is behind basic_auth in that test).
+func approvedWithoutList(t *testing.T) string {
+	t.Helper()
+	ref, _ := checkout(t, url.Values{"sku": {"socks"}})
+	simPost(t, "/_sim/payments/"+ref+"/approve", "")
+	waitFor(t, "authorized", func() bool {
+		resp, body := do(t, http.MethodGet, shopURL+"/vipps/orders/"+ref, nil)
+		return resp.StatusCode == 200 && strings.Contains(string(body), `"authorized"`)
+	})
+	return ref
 }
