@@ -497,3 +497,20 @@ func approvedWithoutList(t *testing.T) string {
 	})
 	return ref
 }
+
+// TestAdminPageShowsFailingNotifications: a merchant endpoint that keeps
+// failing is visible on the admin page, with the error.
+func TestAdminPageShowsFailingNotifications(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	os.Setenv("VIPPS_TEST_NOTIFY_SECRET", "notify-secret-for-tests")
+	startShop(t, shopConfig{Extra: "notify_url " + srv.URL + "\n\t\tnotify_secret {env.VIPPS_TEST_NOTIFY_SECRET}"})
+	ref, _ := checkout(t, url.Values{"sku": {"mug"}})
+	waitFor(t, "the failing notification on the admin page", func() bool {
+		resp, body := do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Authorization", "Bearer "+adminToken)
+		return resp.StatusCode == 200 && strings.Contains(string(body), `id="problems"`) &&
+			strings.Contains(string(body), ref) && strings.Contains(string(body), "answered 500")
+	})
+}

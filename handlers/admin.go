@@ -29,7 +29,7 @@ type adminPage struct {
 	Status   string
 	Flash    string
 	Error    string
-	Failures []MerchantOrder
+	Problems []BackgroundProblem
 	LoggedIn bool
 	Basic    bool
 }
@@ -63,6 +63,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 	for _, o := range orders {
 		page.Orders = append(page.Orders, merchantOrder(o, now))
 	}
+	page.Problems = h.problems()
 	h.render(w, http.StatusOK, "admin", page)
 }
 
@@ -199,4 +200,30 @@ func (h *Handler) adminBack(w http.ResponseWriter, r *http.Request, flash, errMs
 		q.Set("error", errMsg)
 	}
 	http.Redirect(w, r, h.cfg.BasePath+"/admin?"+q.Encode(), http.StatusSeeOther)
+}
+
+// BackgroundProblem is background work that keeps failing: a receipt, a notification,
+// a capture whose answer was lost. The admin page lists them so that no
+// failure is silent.
+type BackgroundProblem struct {
+	Kind      string
+	Reference string
+	Attempts  int
+	Error     string
+	GaveUp    bool
+}
+
+func (h *Handler) problems() []BackgroundProblem {
+	var out []BackgroundProblem
+	dead, _ := h.svc.Store().DeadJobs()
+	for _, j := range dead {
+		out = append(out, BackgroundProblem{Kind: j.Kind, Reference: j.Ref, Attempts: j.Attempts, Error: j.LastError, GaveUp: true})
+	}
+	pending, _ := h.svc.Store().PendingJobs()
+	for _, j := range pending {
+		if j.LastError != "" {
+			out = append(out, BackgroundProblem{Kind: j.Kind, Reference: j.Ref, Attempts: j.Attempts, Error: j.LastError})
+		}
+	}
+	return out
 }
