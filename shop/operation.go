@@ -66,6 +66,8 @@ func (s *Service) runOperation(ctx context.Context, ref, kind, actor string, dec
 		o.Ops = append(o.Ops, op)
 		tx.Enqueue(state.Job{ID: operationJobID(op.ID), Kind: JobOperation, Ref: ref, Payload: []byte(op.ID), NotBefore: now.Add(opRetryDelay)})
 		tx.Note("%s of %d requested", kind, op.Amount)
+		// The key must be on disk before Vipps hears of it.
+		tx.Durable()
 		return nil
 	})
 	if err != nil {

@@ -37,6 +37,8 @@ func (s *Service) HandleWebhook(ctx context.Context, ev *vipps.WebhookEvent) err
 	}
 	_, _, err := s.update(ev.Reference, state.SourceWebhook, func(o *state.Order, tx *state.Tx) error {
 		tx.Enqueue(state.Job{Kind: JobRefresh, Ref: o.Reference, NotBefore: s.now().UTC()})
+		// Vipps gets a 2xx only once the signal is safely kept.
+		tx.Durable()
 		if o.Status.Pending() {
 			o.NextCheckAt = s.now().UTC()
 		}

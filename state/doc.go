@@ -57,12 +57,16 @@
 //
 // # Durability
 //
-// Writes are synced (Badger SyncWrites) by default: when Create or Update
-// returns, the order survives kill -9 and power loss. The plugin writes the
-// order before it calls Vipps; losing that write could leave a payment at
-// Vipps with no order behind it. A synced write costs a disk flush (a few
-// milliseconds on ordinary disks), small next to the Vipps round trip every
-// checkout waits for anyway.
+// Create syncs to disk before it returns, and so do PutMeta and every Update
+// whose function calls Tx.Durable: those are the writes the plugin makes
+// before it calls Vipps or answers Vipps (the order and its create key; a
+// merchant operation and its key with the job that finishes it; a webhook
+// recorded for later). They survive kill -9 and power loss. The writes that
+// record what Vipps answered are committed without an fsync of their own:
+// kill -9 cannot lose them (they are in the operating system's cache), and
+// after a power loss they are derived again from Vipps by the poller and the
+// outbox, with the same Idempotency-Keys. That halves the fsyncs of a
+// checkout. Options.SyncEveryWrite syncs every commit instead.
 //
 // # Memory
 //

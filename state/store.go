@@ -33,9 +33,12 @@ type Options struct {
 	// HistoryLimit is how many history entries an order keeps (the first
 	// and the newest). Default: 50.
 	HistoryLimit int
-	// SyncWrites makes every commit durable before it returns. Default:
-	// true. See the package documentation.
-	SyncWrites *bool
+	// SyncEveryWrite syncs every commit to disk. Default: false — Create,
+	// PutMeta and Updates that ask for it (Tx.Durable) sync explicitly
+	// before they return, which is every write the plugin makes before it
+	// calls Vipps; the others can be derived again from Vipps. See the
+	// package documentation.
+	SyncEveryWrite bool
 	// InMemory keeps everything in memory (tests and benchmarks only).
 	InMemory bool
 }
@@ -71,10 +74,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.HistoryLimit <= 0 {
 		opts.HistoryLimit = 50
 	}
-	sync := true
-	if opts.SyncWrites != nil {
-		sync = *opts.SyncWrites
-	}
 	if !opts.InMemory {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", dir, err)
@@ -82,7 +81,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{opts.Logger}).
-		WithSyncWrites(sync).
+		WithSyncWrites(opts.SyncEveryWrite).
 		WithInMemory(opts.InMemory).
 		// Badger's defaults are sized for a database server (64 MiB
 		// memtables, a 256 MiB block cache, 1 GiB value log files). A shop
@@ -116,8 +115,8 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB exposes the Badger handle (benchmarks, diagnostics).
 func (s *Store) DB() *badger.DB { return s.db }
 
-// Create stores a new order with its indexes and jobs in one synced
-// transaction. A second order with the same reference gets ErrExists.
+// Create stores a new order with its indexes and jobs in one transaction
+// and syncs it to disk before it returns. A second order with the same reference gets ErrExists.
 func (s *Store) Create(o *Order, jobs ...Job) error {
 	if o.Reference == "" {
 		return errors.New("order has no reference")
@@ -141,7 +140,7 @@ func (s *Store) Create(o *Order, jobs ...Job) error {
 	if len(o.History) == 0 {
 		o.History = []HistoryEntry{{At: o.CreatedAt, Source: SourceCheckout, To: o.Status, Note: "order created"}}
 	}
-	return s.retry(func(txn *badger.Txn) error {
+	err := s.retry(func(txn *badger.Txn) error {
 		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
 			return ErrExists
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -160,6 +159,19 @@ func (s *Store) Create(o *Order, jobs ...Job) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.sync()
+}
+
+// sync makes every commit so far durable (the memtable's write-ahead log and
+// the value log are fsynced).
+func (s *Store) sync() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("syncing the order database: %w", err)
+	}
+	return nil
 }
 
 // Get returns an order, or ErrNotFound.
@@ -205,9 +217,12 @@ func (s *Store) GetMeta(key string) ([]byte, error) {
 	return out, err
 }
 
-// PutMeta stores a setting.
+// PutMeta stores a setting, durably.
 func (s *Store) PutMeta(key string, v []byte) error {
-	return s.retry(func(txn *badger.Txn) error { return txn.Set([]byte(prefixMeta+key), v) })
+	if err := s.retry(func(txn *badger.Txn) error { return txn.Set([]byte(prefixMeta+key), v) }); err != nil {
+		return err
+	}
+	return s.sync()
 }
 
 func putBuyer(txn *badger.Txn, ref string, b Buyer, ttl time.Duration) error {

@@ -13,11 +13,17 @@ import (
 // Tx collects what an Update function wants written besides the order:
 // outbox jobs, buyer details and a note for the history.
 type Tx struct {
+	durable  bool
 	jobs     []Job
 	buyer    *Buyer
 	buyerTTL time.Duration
 	note     string
 }
+
+// Durable asks for the change to be synced to disk before Update returns:
+// for writes that must survive a power loss because the caller is about to
+// tell Vipps or a client something that depends on them.
+func (tx *Tx) Durable() { tx.durable = true }
 
 // Enqueue adds an outbox job, written in the same transaction as the change.
 func (tx *Tx) Enqueue(j Job) { tx.jobs = append(tx.jobs, j) }
@@ -50,6 +56,7 @@ func (s *Store) Update(ref string, src Source, fn func(o *Order, tx *Tx) error) 
 	var (
 		result  *Order
 		changed bool
+		durable bool
 	)
 	err := s.retry(func(txn *badger.Txn) error {
 		result, changed = nil, false
@@ -111,9 +118,12 @@ func (s *Store) Update(ref string, src Source, fn func(o *Order, tx *Tx) error) 
 				return err
 			}
 		}
-		result, changed = &work, orderChanged
+		result, changed, durable = &work, orderChanged, tx.durable
 		return nil
 	})
+	if err == nil && durable {
+		err = s.sync()
+	}
 	if err != nil {
 		if result == nil {
 			if cur, gerr := s.Get(ref); gerr == nil {
