@@ -44,6 +44,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    success_url            <url>
 //	    cancel_url             <url>
 //	    shop_url               <url>
+//	    language               en|nb|da|sv|fi
+//	    brand                  auto|vipps|mobilepay
 //	    admin_token            <token>
 //	    admin_users            <user> [<user>...]
 //	    notify_url             <url>
@@ -76,6 +78,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"success_url":            &h.SuccessURL,
 		"cancel_url":             &h.CancelURL,
 		"shop_url":               &h.ShopURL,
+		"language":               &h.Language,
+		"brand":                  &h.Brand,
 		"admin_token":            &h.AdminToken,
 		"data_dir":               &h.DataDir,
 		"notify_url":             &h.NotifyURL,

@@ -514,3 +514,29 @@ func TestAdminPageShowsFailingNotifications(t *testing.T) {
 			strings.Contains(string(body), ref) && strings.Contains(string(body), "answered 500")
 	})
 }
+
+// TestDanishShopSpeaksMobilePay: a DKK shop shows MobilePay, in Danish to a
+// Danish browser, end to end.
+func TestDanishShopSpeaksMobilePay(t *testing.T) {
+	startShop(t, shopConfig{Extra: "currency DKK"})
+	ref, _ := checkout(t, url.Values{"sku": {"socks"}})
+	if p := simPaymentOf(t, ref); p.Amount.Value != 14900 {
+		t.Fatalf("amount %d", p.Amount.Value)
+	}
+	resp, body := do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil, "Accept-Language", "da-DK,da;q=0.9,en;q=0.5")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Godkend betalingen i MobilePay-appen") || !strings.Contains(string(body), `lang="da"`) {
+		t.Fatalf("waiting page: %d\n%s", resp.StatusCode, body)
+	}
+	simPost(t, "/_sim/payments/"+ref+"/approve", "")
+	do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil)
+	resp, body = do(t, http.MethodGet, shopURL+"/vipps/confirmation?reference="+ref, nil, "Accept-Language", "da")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Tak for din ordre") || !strings.Contains(string(body), "149.00 DKK") {
+		t.Fatalf("confirmation: %d\n%s", resp.StatusCode, body)
+	}
+	// MobilePay reservations last 14 days.
+	waitFor(t, "authorized", func() bool { return storedOrder(t, ref).Status == "authorized" })
+	resp, body = merchant(t, http.MethodGet, "/vipps/orders/"+ref, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"days_left_to_capture": 13`) && !strings.Contains(string(body), `"days_left_to_capture": 14`) {
+		t.Fatalf("capture deadline: %s", body)
+	}
+}

@@ -111,6 +111,16 @@ type Handler struct {
 	// way to try again.
 	CancelURL string `json:"cancel_url,omitempty"`
 
+	// Language of the built-in pages (confirmation, waiting, cancel, error
+	// and admin pages) when the browser's Accept-Language names none of en,
+	// nb, da, sv and fi. Default: en.
+	Language string `json:"language,omitempty"`
+
+	// Brand shown to buyers on the built-in pages: auto, vipps or
+	// mobilepay. auto picks by currency: NOK and SEK → Vipps, DKK and EUR →
+	// MobilePay. Default: auto.
+	Brand string `json:"brand,omitempty"`
+
 	// ShopURL is the link back to the shop on built-in pages. Default: /.
 	ShopURL string `json:"shop_url,omitempty"`
 
@@ -241,6 +251,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		SuccessURL:  h.SuccessURL,
 		CancelURL:   h.CancelURL,
 		ShopURL:     h.ShopURL,
+		Language:    h.Language,
+		Brand:       handlers.BrandFor(h.Brand, h.Currency),
 		Logger:      h.logger,
 		Observer:    observer,
 	})
@@ -271,6 +283,14 @@ func (h *Handler) setDefaults() error {
 	case EnvSimulator, EnvTest, EnvProduction:
 	default:
 		return fmt.Errorf("environment %q: use simulator, test or production", h.Environment)
+	}
+	if h.Language != "" && !slices.Contains(handlers.LanguageCodes(), h.Language) {
+		return fmt.Errorf("language %q: use one of %s", h.Language, strings.Join(handlers.LanguageCodes(), ", "))
+	}
+	switch h.Brand {
+	case "", "auto", "vipps", "mobilepay":
+	default:
+		return fmt.Errorf("brand %q: use auto, vipps or mobilepay", h.Brand)
 	}
 	if h.SimulatorListen == "" {
 		h.SimulatorListen = "127.0.0.1:9190"

@@ -22,6 +22,7 @@ const (
 )
 
 type adminPage struct {
+	L        *Lang
 	Title    string
 	Base     string
 	Orders   []MerchantOrder
@@ -44,7 +45,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		if h.cfg.AdminToken == "" {
 			status = http.StatusForbidden
 		}
-		h.render(w, status, "admin_login", adminPage{Title: "Sign in", Base: h.cfg.BasePath, Error: r.URL.Query().Get("error"), Basic: h.cfg.AdminToken == ""})
+		l := h.lang(r)
+		h.render(w, status, "admin_login", adminPage{L: l, Title: l.T("admin.signin"), Base: h.cfg.BasePath, Error: r.URL.Query().Get("error"), Basic: h.cfg.AdminToken == ""})
 		return
 	}
 	f, err := listFilter(r)
@@ -58,7 +60,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	page := adminPage{Title: "Orders", Base: h.cfg.BasePath, Next: next, Status: r.URL.Query().Get("status"),
+	l := h.lang(r)
+	page := adminPage{L: l, Title: l.T("admin.title"), Base: h.cfg.BasePath, Next: next, Status: r.URL.Query().Get("status"),
 		Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error"), LoggedIn: actor != ""}
 	for _, o := range orders {
 		page.Orders = append(page.Orders, merchantOrder(o, now))

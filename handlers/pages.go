@@ -26,12 +26,14 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 }).ParseFS(templateFS, "templates/*.html"))
 
 type errorPage struct {
+	L       *Lang
 	Title   string
 	Message string
 	Back    string
 }
 
 type orderPage struct {
+	L       *Lang
 	Title   string
 	Order   BuyerView
 	ShopURL string

@@ -67,7 +67,25 @@ func (h *Handler) failField(w http.ResponseWriter, r *http.Request, status int, 
 		})
 		return
 	}
-	h.render(w, status, "error", errorPage{Title: title, Message: detail, Back: h.cfg.ShopURL})
+	l := h.lang(r)
+	if key, ok := errorKeys[title]; ok {
+		title = l.T(key)
+		if _, ok := textsEN[key+".text"]; ok {
+			detail = l.T(key + ".text")
+		}
+	}
+	h.render(w, status, "error", errorPage{L: l, Title: title, Message: detail, Back: h.cfg.ShopURL})
+}
+
+// errorKeys translates the titles of the errors buyers meet in a browser.
+var errorKeys = map[string]string{
+	"Order not found":           "error.notfound",
+	"Invalid request":           "error.invalid",
+	"Vipps is not reachable":    "error.unavailable",
+	"Vipps refused the request": "error.refused",
+	"Internal error":            "error.internal",
+	"Request too large":         "error.toolarge",
+	"Unsupported content type":  "error.type",
 }
 
 // failErr maps an error from package shop to a status and answers it.

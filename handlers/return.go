@@ -33,7 +33,7 @@ func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 	case o.Payment.Authorized > 0:
 		h.redirect(w, r, h.cfg.SuccessURL, "/confirmation", ref)
 	case o.Status.Pending():
-		h.render(w, http.StatusOK, "waiting", h.orderPage("Waiting for your payment", o))
+		h.render(w, http.StatusOK, "waiting", h.orderPage(r, "waiting.title", o))
 	default:
 		h.redirect(w, r, h.cfg.CancelURL, "/cancelled", ref)
 	}
@@ -56,9 +56,14 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, configured, b
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-func (h *Handler) orderPage(title string, o *state.Order) orderPage {
+func (h *Handler) orderPage(r *http.Request, titleKey string, o *state.Order) orderPage {
+	l := h.lang(r)
+	if l.Brand == "" {
+		l.Brand = "Vipps"
+	}
 	return orderPage{
-		Title:     title,
+		L:         l,
+		Title:     l.T(titleKey),
 		Order:     buyerView(o),
 		ShopURL:   h.cfg.ShopURL,
 		StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference),
@@ -79,7 +84,7 @@ func (h *Handler) confirmation(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "", "/return", ref)
 		return
 	}
-	h.render(w, http.StatusOK, "confirmation", h.orderPage("Order confirmed", o))
+	h.render(w, http.StatusOK, "confirmation", h.orderPage(r, "confirmed.title", o))
 }
 
 // cancelled serves the built-in page for payments that did not go through,
@@ -95,7 +100,7 @@ func (h *Handler) cancelled(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "", "/return", ref)
 		return
 	}
-	h.render(w, http.StatusOK, "cancelled", h.orderPage("Payment not completed", o))
+	h.render(w, http.StatusOK, "cancelled", h.orderPage(r, "cancelled.title", o))
 }
 
 // orderStatus serves GET {base}/orders/R: the buyer's view as JSON. A pending

@@ -26,6 +26,11 @@ type Config struct {
 	CancelURL  string
 	// ShopURL is the link back to the shop on built-in pages. Default "/".
 	ShopURL string
+	// Language of the built-in pages when the browser asks for none we
+	// have (en, nb, da, sv, fi). Default: en.
+	Language string
+	// Brand is the name shown to buyers: "Vipps" or "MobilePay".
+	Brand string
 	// WebhookMaxSkew is how far a webhook's x-ms-date may be from now.
 	WebhookMaxSkew int64
 	Logger         *zap.Logger
@@ -56,6 +61,12 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	}
 	if cfg.ShopURL == "" {
 		cfg.ShopURL = "/"
+	}
+	if _, ok := languages[cfg.Language]; !ok {
+		cfg.Language = "en"
+	}
+	if cfg.Brand == "" {
+		cfg.Brand = "Vipps"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
