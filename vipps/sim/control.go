@@ -113,9 +113,7 @@ func (s *Simulator) Deliveries() []Delivery {
 func (s *Simulator) InjectWebhookFault(f WebhookFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f.Count <= 0 && f.Rate <= 0 {
-		f.Count = 1
-	}
+	f.normalize()
 	s.hookFaults = append(s.hookFaults, &f)
 }
 

@@ -22,14 +22,60 @@ type Fault struct {
 	// DropAfterCommit does the operation, then closes the connection
 	// without an answer: "committed, but the response was lost".
 	DropAfterCommit bool `json:"drop_after_commit,omitempty"`
-	// Count is how many calls the fault applies to. With Rate set, zero
-	// means without limit.
+	Budget
+}
+
+// Budget says how often a fault applies.
+type Budget struct {
+	// Count is how many calls (or events) the fault applies to. With Rate
+	// set, zero means without limit.
 	Count int `json:"count,omitempty"`
 	// Rate applies the fault to this fraction of calls (0..1) instead of
 	// to every call.
 	Rate float64 `json:"rate,omitempty"`
 	// Applied counts the calls it changed.
 	Applied int `json:"applied"`
+}
+
+// normalize makes a budget without count or rate apply once.
+func (b *Budget) normalize() {
+	if b.Count <= 0 && b.Rate <= 0 {
+		b.Count = 1
+	}
+}
+
+// spend reports whether the fault applies to this call, and whether it is
+// used up afterwards.
+func (b *Budget) spend() (apply, spent bool) {
+	if b.Rate > 0 && rand.Float64() >= b.Rate {
+		return false, false
+	}
+	b.Applied++
+	if b.Count > 0 {
+		b.Count--
+		return true, b.Count == 0
+	}
+	return true, false
+}
+
+// takeFrom returns a copy of the first fault in list that applies (match
+// and its budget), removing it once used up.
+func takeFrom[T any](list *[]*T, budget func(*T) *Budget, match func(*T) bool) *T {
+	for i, f := range *list {
+		if !match(f) {
+			continue
+		}
+		apply, spent := budget(f).spend()
+		if !apply {
+			continue
+		}
+		c := *f
+		if spent {
+			*list = append((*list)[:i], (*list)[i+1:]...)
+		}
+		return &c
+	}
+	return nil
 }
 
 // Duration is a time.Duration that reads and writes "1.5s" in JSON.
@@ -62,9 +108,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (s *Simulator) InjectFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f.Count <= 0 && f.Rate <= 0 {
-		f.Count = 1
-	}
+	f.normalize()
 	s.faults = append(s.faults, &f)
 }
 
@@ -80,24 +124,8 @@ func (s *Simulator) ClearFaults() {
 func (s *Simulator) takeFault(op string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Operation != op && f.Operation != "*" {
-			continue
-		}
-		if f.Rate > 0 && rand.Float64() >= f.Rate {
-			continue
-		}
-		f.Applied++
-		c := *f
-		if f.Count > 0 {
-			f.Count--
-			if f.Count == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return &c
-	}
-	return nil
+	return takeFrom(&s.faults, func(f *Fault) *Budget { return &f.Budget },
+		func(f *Fault) bool { return f.Operation == op || f.Operation == "*" })
 }
 
 // withFaults runs h for operation op, applying an injected fault.

@@ -262,7 +262,7 @@ func TestIdempotency(t *testing.T) {
 // is lost; the client retries with the same key and gets the stored 201.
 func TestLostResponseRetryCreatesOnePayment(t *testing.T) {
 	e := newEnv(t)
-	e.sim.InjectFault(sim.Fault{Operation: "create", DropAfterCommit: true, Count: 1})
+	e.sim.InjectFault(sim.Fault{Operation: "create", DropAfterCommit: true, Budget: sim.Budget{Count: 1}})
 	resp, err := e.client.CreatePayment(context.Background(), "key-lost", validCreate("ref-lost-000001"))
 	if err != nil {
 		t.Fatalf("the client did not recover: %v", err)
@@ -277,8 +277,8 @@ func TestLostResponseRetryCreatesOnePayment(t *testing.T) {
 
 func TestFaultStatusAndRetryAfter(t *testing.T) {
 	e := newEnv(t)
-	e.sim.InjectFault(sim.Fault{Operation: "create", Status: 429, RetryAfter: sim.Duration(time.Second), Count: 1})
-	e.sim.InjectFault(sim.Fault{Operation: "create", Status: 503, Count: 1})
+	e.sim.InjectFault(sim.Fault{Operation: "create", Status: 429, RetryAfter: sim.Duration(time.Second), Budget: sim.Budget{Count: 1}})
+	e.sim.InjectFault(sim.Fault{Operation: "create", Status: 503, Budget: sim.Budget{Count: 1}})
 	start := time.Now()
 	if _, err := e.client.CreatePayment(context.Background(), "key-f", validCreate("ref-fault-00001")); err != nil {
 		t.Fatal(err)
@@ -554,8 +554,8 @@ func TestWebhookFaults(t *testing.T) {
 	rc.mu.Lock()
 	rc.secret = reg.Secret
 	rc.mu.Unlock()
-	e.sim.InjectWebhookFault(sim.WebhookFault{Mode: "drop", Count: 1})
-	e.sim.InjectWebhookFault(sim.WebhookFault{Mode: "duplicate", Count: 1})
+	e.sim.InjectWebhookFault(sim.WebhookFault{Mode: "drop", Budget: sim.Budget{Count: 1}})
+	e.sim.InjectWebhookFault(sim.WebhookFault{Mode: "duplicate", Budget: sim.Budget{Count: 1}})
 	if _, err := e.client.CreatePayment(ctx, "k", validCreate("ref-hookf-0001")); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/base64"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,11 +41,9 @@ type Delivery struct {
 // WebhookFault disturbs deliveries: drop, duplicate, delay or reorder the
 // next Count events (or a Rate fraction of them).
 type WebhookFault struct {
-	Mode    string   `json:"mode"`
-	Count   int      `json:"count,omitempty"`
-	Rate    float64  `json:"rate,omitempty"`
-	Delay   Duration `json:"delay,omitempty"`
-	Applied int      `json:"applied"`
+	Mode  string   `json:"mode"`
+	Delay Duration `json:"delay,omitempty"`
+	Budget
 }
 
 type pendingEvent struct {
@@ -173,21 +170,8 @@ func (s *Simulator) deleteHook(w http.ResponseWriter, r *http.Request, msn, id s
 // takeHookFault returns the webhook fault for the next event, if any; call
 // with s.mu held.
 func (s *Simulator) takeHookFault() *WebhookFault {
-	for i, f := range s.hookFaults {
-		if f.Rate > 0 && rand.Float64() >= f.Rate {
-			continue
-		}
-		f.Applied++
-		c := *f
-		if f.Count > 0 {
-			f.Count--
-			if f.Count == 0 {
-				s.hookFaults = append(s.hookFaults[:i], s.hookFaults[i+1:]...)
-			}
-		}
-		return &c
-	}
-	return nil
+	return takeFrom(&s.hookFaults, func(f *WebhookFault) *Budget { return &f.Budget },
+		func(*WebhookFault) bool { return true })
 }
 
 // enqueueWebhooks queues an event for every registration subscribed to it;
