@@ -221,7 +221,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		SystemVersion:        caddyVersion(),
 		PluginName:           "caddy-vipps",
 		PluginVersion:        Version,
-		HTTPClient:           &http.Client{Timeout: time.Duration(h.Timeout)},
+		HTTPClient:           vipps.DefaultHTTPClient(),
 	})
 	if err != nil {
 		return fmt.Errorf("vipps client: %w", err)
@@ -238,6 +238,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PollInterval:         time.Duration(h.PollInterval),
 		MerchantSerialNumber: h.msn,
 		BuyerRetention:       time.Duration(h.BuyerRetention),
+		CallTimeout:          time.Duration(h.Timeout),
 		NotifyURL:            h.NotifyURL,
 		NotifySecret:         h.notifySecret,
 	}, catalog, h.store, client, h.logger, observer)

@@ -87,7 +87,9 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	if phone != "" {
 		create.Customer = &vipps.Customer{PhoneNumber: phone}
 	}
-	resp, err := s.vipps.CreatePayment(ctx, o.CreateKey, create)
+	callCtx, cancel := s.callCtx(ctx)
+	defer cancel()
+	resp, err := s.vipps.CreatePayment(callCtx, o.CreateKey, create)
 	if err := s.classify("create", err); err != nil {
 		var rejected *RejectedError
 		if errors.As(err, &rejected) {

@@ -94,14 +94,16 @@ func (s *Service) executeOperation(ctx context.Context, ref, opID string, src st
 		return o, op, nil
 	}
 	amount := vipps.Amount{Currency: o.Currency, Value: op.Amount}
+	callCtx, cancel := s.callCtx(ctx)
+	defer cancel()
 	var resp *vipps.ModificationResponse
 	switch op.Kind {
 	case OpCapture:
-		resp, err = s.vipps.CapturePayment(ctx, ref, op.IdempotencyKey, amount)
+		resp, err = s.vipps.CapturePayment(callCtx, ref, op.IdempotencyKey, amount)
 	case OpCancel:
-		resp, err = s.vipps.CancelPayment(ctx, ref, op.IdempotencyKey, false)
+		resp, err = s.vipps.CancelPayment(callCtx, ref, op.IdempotencyKey, false)
 	case OpRefund:
-		resp, err = s.vipps.RefundPayment(ctx, ref, op.IdempotencyKey, amount)
+		resp, err = s.vipps.RefundPayment(callCtx, ref, op.IdempotencyKey, amount)
 	default:
 		return o, op, &RejectedError{Op: op.Kind, Err: fmt.Errorf("unknown operation kind %q", op.Kind)}
 	}

@@ -32,7 +32,9 @@ func (s *Service) Refresh(ctx context.Context, ref string, src state.Source) (*s
 		return nil, err
 	}
 	s.noteRefresh(ref)
-	p, err := s.vipps.GetPayment(ctx, ref)
+	callCtx, cancel := s.callCtx(ctx)
+	defer cancel()
+	p, err := s.vipps.GetPayment(callCtx, ref)
 	if err != nil {
 		if vipps.IsNotFound(err) {
 			s.observer.APICall("get", nil)

@@ -45,6 +45,9 @@ type Config struct {
 	// BuyerRetention is how long buyer details (phone number) are kept.
 	BuyerRetention time.Duration
 
+	// CallTimeout bounds each call to Vipps, retries included. Default: 15s.
+	CallTimeout time.Duration
+
 	// NotifyURL receives a signed JSON POST for every change of an order's
 	// status (empty: no notifications). NotifySecret signs them.
 	NotifyURL    string
@@ -93,6 +96,9 @@ func New(cfg Config, catalog *Catalog, store *state.Store, client *vipps.Client,
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
 	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 15 * time.Second
+	}
 	if cfg.BuyerRetention <= 0 {
 		cfg.BuyerRetention = 30 * 24 * time.Hour
 	}
@@ -126,6 +132,11 @@ func (s *Service) Store() *state.Store { return s.store }
 
 // Config returns the service configuration.
 func (s *Service) Config() Config { return s.cfg }
+
+// callCtx bounds one Vipps call, retries included.
+func (s *Service) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.CallTimeout)
+}
 
 // ReturnURL is where Vipps sends the buyer back for an order.
 func (s *Service) ReturnURL(ref string) string {
