@@ -104,6 +104,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// notFound answers paths under the base path that no endpoint serves, and
+// known paths asked with the wrong method (405 with Allow).
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); strings.HasPrefix(pattern, m+" ") {
+			w.Header().Set("Allow", m)
+			h.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed", "Use "+m+" for this address.")
+			return
+		}
+	}
 	h.fail(w, r, http.StatusNotFound, "Not found", "There is nothing here.")
 }
