@@ -66,6 +66,9 @@ type call struct {
 	replaySafe bool
 	// noAuth skips the bearer token (the token call itself).
 	noAuth bool
+	// noSubscriptionKey leaves out Ocp-Apim-Subscription-Key (the
+	// Userinfo API answers 401 to it).
+	noSubscriptionKey bool
 	// extraHeaders are set after the common headers.
 	extraHeaders map[string]string
 }
@@ -161,7 +164,9 @@ func (c *Client) send(ctx context.Context, cl call, body []byte, token string, o
 // setHeaders sets the headers every call carries.
 func (c *Client) setHeaders(req *http.Request, cl call, token string, jsonBody bool) {
 	h := req.Header
-	h.Set("Ocp-Apim-Subscription-Key", c.cfg.SubscriptionKey)
+	if !cl.noSubscriptionKey {
+		h.Set("Ocp-Apim-Subscription-Key", c.cfg.SubscriptionKey)
+	}
 	h.Set("Merchant-Serial-Number", c.cfg.MerchantSerialNumber)
 	h.Set("Vipps-System-Name", truncateHeader(c.cfg.SystemName))
 	h.Set("Vipps-System-Version", truncateHeader(c.cfg.SystemVersion))

@@ -238,10 +238,41 @@ type Address struct {
 	Country      string `json:"country,omitempty"`
 }
 
-// Shipping carries Express shipping options on create.
+// Shipping carries Express shipping options on create: exactly one of
+// FixedOptions and DynamicOptions. With shipping, the payment method must be
+// WALLET and the profile scope exactly "name address email phoneNumber";
+// the create amount excludes shipping and the buyer authorizes goods plus
+// the chosen option.
 type Shipping struct {
-	FixedOptions []ShippingGroup `json:"fixedOptions,omitempty"`
+	FixedOptions   []ShippingGroup `json:"fixedOptions,omitempty"`
+	DynamicOptions *DynamicOptions `json:"dynamicOptions,omitempty"`
 }
+
+// DynamicOptions asks Vipps to fetch shipping options for the buyer's
+// address from the merchant's CallbackURL, sending CallbackAuthorizationToken
+// in the Authorization header.
+type DynamicOptions struct {
+	CallbackURL                string `json:"callbackUrl"`
+	CallbackAuthorizationToken string `json:"callbackAuthorizationToken"`
+}
+
+// Shipping group brands and types.
+const (
+	ShippingBrandOther  = "OTHER"
+	ShippingTypeOther   = "OTHER"
+	ShippingTypeHome    = "HOME_DELIVERY"
+	ShippingTypePickup  = "PICKUP_POINT"
+	ShippingTypeMailbox = "MAILBOX"
+	ShippingTypeInStore = "IN_STORE"
+	ExpressScope        = "name address email phoneNumber"
+)
+
+// ShippingBrands lists the carrier brands Vipps shows logos for.
+var ShippingBrands = []string{"BRING", "DHL", "FEDEX", "GLS", "HELTHJEM", "INSTABOX", "MATKAHUOLTO",
+	"PORTERBUDDY", "POSTEN", "POSTI", "POSTNORD", ShippingBrandOther}
+
+// ShippingTypes lists the kinds of delivery a shipping group can be.
+var ShippingTypes = []string{ShippingTypeHome, ShippingTypePickup, ShippingTypeMailbox, ShippingTypeInStore, ShippingTypeOther}
 
 // ShippingGroup is a group of shipping options (one carrier and type).
 type ShippingGroup struct {

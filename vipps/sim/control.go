@@ -27,7 +27,7 @@ type PaymentView struct {
 
 func (p *payment) control() PaymentView {
 	return PaymentView{
-		MSN: p.MSN, Reference: p.Req.Reference, State: p.State, Amount: p.Req.Amount, Aggregate: p.aggregate(),
+		MSN: p.MSN, Reference: p.Req.Reference, State: p.State, Amount: p.total(), Aggregate: p.aggregate(),
 		PSPReference: p.PSPReference, ReturnURL: p.Req.ReturnURL, Description: p.Req.PaymentDescription,
 		Phone: p.Req.Customer != nil && p.Req.Customer.PhoneNumber != "", CreatedAt: p.CreatedAt, Events: slices.Clone(p.Events),
 	}
@@ -67,8 +67,15 @@ func (s *Simulator) byRef(ref string) *payment {
 	return nil
 }
 
-// Approve authorizes a payment as the buyer would in the app.
+// Approve authorizes a payment as the buyer would in the app, with the
+// defaults of ApproveWith.
 func (s *Simulator) Approve(ref string) error { return s.act(ref, s.approveLocked) }
+
+// ApproveWith acts as the buyer with choices: who approves, whether they
+// share the profile the payment asks for, and which shipping option.
+func (s *Simulator) ApproveWith(ref string, a Approval) error {
+	return s.act(ref, func(p *payment) *apiError { return s.approveWith(p, a) })
+}
 
 // Reject aborts a payment as the buyer would in the app.
 func (s *Simulator) Reject(ref string) error { return s.act(ref, s.rejectLocked) }
@@ -152,6 +159,12 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request) {
 		act := s.Approve
 		if parts[2] == "reject" {
 			act = s.Reject
+		} else if r.ContentLength != 0 {
+			var a Approval
+			if !decode(&a) {
+				return
+			}
+			act = func(ref string) error { return s.ApproveWith(ref, a) }
 		}
 		if err := act(parts[1]); err != nil {
 			ae := err.(*apiError)

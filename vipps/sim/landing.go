@@ -19,7 +19,9 @@ main{max-width:26rem;margin:3rem auto;background:#fff;border-radius:16px;padding
 .muted{color:#5c5c5c;font-size:.9rem}
 form{display:inline}
 button{font:inherit;font-weight:600;border:0;border-radius:999px;padding:.8rem 1.6rem;cursor:pointer;margin:.5rem .5rem 0 0}
-#approve{background:#ff5b24;color:#fff}#reject{background:#eee;color:#1f1f1f}
+#approve{background:#ff5b24;color:#fff}#reject,#decline{background:#eee;color:#1f1f1f}
+fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:block;padding:.2rem 0}.price{color:#5c5c5c}
+#consent{background:#f6f6f6;border-radius:8px;padding:.2rem 1rem;margin:.5rem 0}#consent h2{font-size:1rem}
 .banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
 </style></head>
 <body><main>
@@ -29,7 +31,15 @@ button{font:inherit;font-weight:600;border:0;border-radius:999px;padding:.8rem 1
 <p id="description">{{.Description}}</p>
 <p class="muted">Reference <code id="reference">{{.Reference}}</code></p>
 {{if .Open}}
-<form method="post" action="/landing/approve"><input type="hidden" name="token" value="{{.Token}}"><button id="approve" type="submit">Approve</button></form>
+<form id="pay" method="post" action="/landing/approve"><input type="hidden" name="token" value="{{.Token}}">
+<p><label>Pay as <select id="user" name="user">{{range .Users}}<option value="{{.Phone}}"{{if eq .Phone $.User}} selected{{end}}>{{.GivenName}} {{.FamilyName}} ({{.Country}})</option>{{end}}</select></label></p>
+{{if .Shipping}}<fieldset id="shipping"><legend>Delivery</legend>{{range .Shipping}}
+<label class="opt"><input type="radio" name="shipping_option" value="{{.ID}}"{{if .Default}} checked{{end}}> <span class="name">{{.Name}}</span> <span class="price">{{.Price}}</span></label>{{end}}
+</fieldset>{{end}}
+{{if .Shares}}<section id="consent"><h2>Information you share with {{.MSN}}</h2><ul>{{range .Shares}}<li>{{.}}</li>{{end}}</ul>
+<p class="muted">By approving you agree to share this. Declining cancels the payment.</p></section>{{end}}
+<button id="approve" type="submit">{{if .Shares}}Share and approve{{else}}Approve{{end}}</button></form>
+{{if .Shares}}<form method="post" action="/landing/decline"><input type="hidden" name="token" value="{{.Token}}"><button id="decline" type="submit">Don't share</button></form>{{end}}
 <form method="post" action="/landing/reject"><input type="hidden" name="token" value="{{.Token}}"><button id="reject" type="submit">Reject</button></form>
 {{else}}
 <p id="state">This payment is {{.State}}.</p>{{if .ReturnURL}}<p><a id="return" href="{{.ReturnURL}}">Back to the shop</a></p>{{end}}
@@ -39,6 +49,15 @@ button{font:inherit;font-weight:600;border:0;border-radius:999px;padding:.8rem 1
 type landingData struct {
 	MSN, Amount, Description, Reference, Token, State, ReturnURL string
 	Open                                                         bool
+	Users                                                        []TestUser
+	User                                                         string
+	Shares                                                       []string
+	Shipping                                                     []landingOption
+}
+
+type landingOption struct {
+	ID, Name, Price string
+	Default         bool
 }
 
 func formatAmount(a vipps.Amount) string {
@@ -46,9 +65,11 @@ func formatAmount(a vipps.Amount) string {
 }
 
 // landingPage serves the stand-in for the Vipps landing page and app:
-// GET /landing?token=T shows the payment with Approve and Reject; POST
-// /landing/approve and /landing/reject act as the buyer and send the browser
-// to the returnUrl, as Vipps does.
+// GET /landing?token=T shows the payment with Approve and Reject, the test
+// user who pays, the consent screen when the payment asks for profile data,
+// and the delivery options of an Express payment; POST /landing/approve,
+// /landing/decline (refuse consent) and /landing/reject act as the buyer
+// and send the browser to the returnUrl, as Vipps does.
 func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if r.Method == http.MethodPost {
@@ -68,12 +89,25 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 	s.expireLocked(p)
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/landing/approve":
-		_ = s.approveLocked(p)
+		_ = s.approveWith(p, Approval{User: r.PostForm.Get("user"), ShippingOption: r.PostForm.Get("shipping_option")})
+	case r.Method == http.MethodPost && r.URL.Path == "/landing/decline":
+		_ = s.approveWith(p, Approval{DeclineConsent: true})
 	case r.Method == http.MethodPost && r.URL.Path == "/landing/reject":
 		_ = s.rejectLocked(p)
 	case r.Method == http.MethodGet && r.URL.Path == "/landing":
-		d := landingData{MSN: p.MSN, Amount: formatAmount(p.Req.Amount), Description: p.Req.PaymentDescription,
-			Reference: p.Req.Reference, Token: token, State: string(p.State), ReturnURL: p.Req.ReturnURL, Open: p.State == vipps.StateCreated}
+		d := landingData{MSN: p.MSN, Amount: formatAmount(p.total()), Description: p.Req.PaymentDescription,
+			Reference: p.Req.Reference, Token: token, State: string(p.State), ReturnURL: p.Req.ReturnURL, Open: p.State == vipps.StateCreated,
+			Users: TestUsers, User: defaultUser(p).Phone}
+		for _, sc := range p.scopeSet() {
+			d.Shares = append(d.Shares, scopeLabels[sc])
+		}
+		def := p.defaultShipping()
+		for _, o := range p.shippingChoices() {
+			d.Shipping = append(d.Shipping, landingOption{ID: o.ID, Name: o.Name, Price: "+ " + formatAmount(o.Amount), Default: o.ID == def})
+		}
+		if len(d.Shipping) > 0 {
+			d.Amount += " + delivery"
+		}
 		s.mu.Unlock()
 		var buf bytes.Buffer
 		_ = landingTmpl.Execute(&buf, d)

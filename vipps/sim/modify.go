@@ -136,8 +136,27 @@ func (s *Simulator) refund(p *payment, a vipps.Amount, key string) *apiError {
 	return nil
 }
 
-// approveLocked authorizes a CREATED payment as the buyer would.
-func (s *Simulator) approveLocked(p *payment) *apiError {
+// Approval is what the buyer decides in the app.
+type Approval struct {
+	// User is the phone number of the TestUser who approves. Default: the
+	// customer the merchant named, else the user of the currency's market.
+	User string `json:"user,omitempty"`
+	// DeclineConsent refuses to share the profile the payment asks for,
+	// which aborts the payment, as in the app.
+	DeclineConsent bool `json:"decline_consent,omitempty"`
+	// ShippingOption is the id of the chosen Express option. Default: the
+	// preselected one.
+	ShippingOption string `json:"shipping_option,omitempty"`
+}
+
+// approveLocked authorizes a CREATED payment as the buyer would, with the
+// default choices.
+func (s *Simulator) approveLocked(p *payment) *apiError { return s.approveWith(p, Approval{}) }
+
+// approveWith authorizes a CREATED payment: with a profile scope only if
+// the buyer consents (refusal aborts it), and for Express with the chosen
+// shipping option added to the authorized amount.
+func (s *Simulator) approveWith(p *payment, a Approval) *apiError {
 	s.expireLocked(p)
 	if p.State == vipps.StateAuthorized {
 		return domainErr(http.StatusBadRequest, "6230", "Payment is already reserved", "The payment is already authorized.")
@@ -145,8 +164,35 @@ func (s *Simulator) approveLocked(p *payment) *apiError {
 	if p.State != vipps.StateCreated {
 		return domainErr(http.StatusBadRequest, "10020", "Approve not allowed", "A payment that is "+string(p.State)+" cannot be approved.")
 	}
+	user := defaultUser(p)
+	if a.User != "" {
+		u, ok := testUser(a.User)
+		if !ok {
+			return validationErr("user", "No test user has the phone number "+a.User+".")
+		}
+		user = u
+	}
+	var ship *vipps.ShippingOption
+	if p.Req.Shipping != nil {
+		id := a.ShippingOption
+		if id == "" {
+			id = p.defaultShipping()
+		}
+		o, ok := p.shippingOption(id)
+		if !ok {
+			return validationErr("shipping_option", "The payment has no shipping option "+id+".")
+		}
+		ship = &o
+	}
+	if len(p.scopeSet()) > 0 {
+		if a.DeclineConsent {
+			return s.rejectLocked(p)
+		}
+		p.User, p.Sub = &user, subFor(p.MSN, user.Phone)
+	}
+	p.Shipping = ship
 	p.State = vipps.StateAuthorized
-	p.Authorized = p.Req.Amount.Value
+	p.Authorized = p.total().Value
 	p.AuthorizedAt = s.clock.Now()
 	s.record(p, vipps.EventAuthorized, p.Authorized, p.Events[0].IdempotencyKey)
 	return nil
@@ -183,6 +229,8 @@ func (s *Simulator) forceApprove(w http.ResponseWriter, r *http.Request, msn, re
 	switch {
 	case p == nil:
 		e = notFound(ref)
+	case p.Req.Shipping != nil:
+		e = domainErr(http.StatusBadRequest, "10010", "Approve failed", "Express payments cannot be force approved; use the landing page.")
 	case req.Token != "" && req.Token != p.LandingToken:
 		e = domainErr(http.StatusBadRequest, "10010", "Approve failed", "The token does not belong to this payment.")
 	default:

@@ -33,6 +33,21 @@ type payment struct {
 	AuthorizedAt time.Time
 	Events       []vipps.PaymentEvent
 	LandingToken string
+	// User is who approved, when the payment asked for profile data and
+	// the buyer consented; Sub is that user's sub for the sales unit.
+	User *TestUser
+	Sub  string
+	// Shipping is the option chosen in an Express payment.
+	Shipping *vipps.ShippingOption
+}
+
+// total is what the buyer pays: the create amount plus the chosen shipping.
+func (p *payment) total() vipps.Amount {
+	a := p.Req.Amount
+	if p.Shipping != nil {
+		a.Value += p.Shipping.Amount.Value
+	}
+	return a
 }
 
 func payKey(msn, ref string) string { return msn + "/" + ref }
@@ -61,10 +76,10 @@ func (p *payment) aggregate() vipps.Aggregate {
 	}
 }
 
-func (p *payment) view(base string) vipps.Payment {
+func (p *payment) view(base string, profileVisible bool) vipps.Payment {
 	v := vipps.Payment{
 		Aggregate:     p.aggregate(),
-		Amount:        p.Req.Amount,
+		Amount:        p.total(),
 		State:         p.State,
 		PaymentMethod: p.Req.PaymentMethod,
 		PSPReference:  p.PSPReference,
@@ -74,11 +89,24 @@ func (p *payment) view(base string) vipps.Payment {
 	if p.State == vipps.StateCreated && p.LandingToken != "" {
 		v.RedirectURL = base + "/landing?token=" + p.LandingToken
 	}
+	if profileVisible {
+		if p.shares() {
+			v.Profile.Sub = p.Sub
+		}
+		v.UserDetails = p.userDetails()
+		v.ShippingDetails = p.shippingDetails()
+	}
 	return v
 }
 
+// profileVisible reports whether the shared profile of p shows yet: Vipps
+// writes it a moment after authorization (Options.ProfileDelay).
+func (s *Simulator) profileVisible(p *payment) bool {
+	return p.shares() && !s.clock.Now().Before(p.AuthorizedAt.Add(s.opts.ProfileDelay))
+}
+
 func (p *payment) modification() vipps.ModificationResponse {
-	return vipps.ModificationResponse{Amount: p.Req.Amount, State: p.State, Aggregate: p.aggregate(), PSPReference: p.PSPReference, Reference: p.Req.Reference}
+	return vipps.ModificationResponse{Amount: p.total(), State: p.State, Aggregate: p.aggregate(), PSPReference: p.PSPReference, Reference: p.Req.Reference}
 }
 
 func eventPSP() string {
@@ -97,7 +125,7 @@ func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key s
 		Timestamp: s.clock.Now(), IdempotencyKey: key, Success: true,
 	}
 	p.Events = append(p.Events, ev)
-	s.enqueueWebhooks(p.MSN, ev)
+	s.enqueueWebhooks(p, ev)
 }
 
 // epayment routes /epayment/v1/.
@@ -261,6 +289,11 @@ func (s *Simulator) validateCreate(req *vipps.CreatePaymentRequest) *apiError {
 			}
 		}
 	}
+	if req.Shipping != nil {
+		if e := s.validateShipping(req); e != nil {
+			return e
+		}
+	}
 	if req.ExpiresAt != nil {
 		if req.Receipt == nil {
 			return domainErr(http.StatusBadRequest, "6130", "Long living payments require a receipt", "expiresAt needs a receipt.")
@@ -307,7 +340,7 @@ func (s *Simulator) getPayment(w http.ResponseWriter, r *http.Request, msn, ref 
 	p := s.find(msn, ref)
 	var v vipps.Payment
 	if p != nil {
-		v = p.view(s.publicURL(r))
+		v = p.view(s.publicURL(r), s.profileVisible(p))
 	}
 	s.mu.Unlock()
 	if p == nil {

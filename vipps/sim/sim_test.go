@@ -24,10 +24,14 @@ type env struct {
 	clock  *sim.FakeClock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, sim.Options{}) }
+
+// newEnvWith starts a simulator with opts on a fake clock.
+func newEnvWith(t *testing.T, opts sim.Options) *env {
 	t.Helper()
 	clock := sim.NewFakeClock(time.Now())
-	s := sim.New(sim.Options{Clock: clock})
+	opts.Clock = clock
+	s := sim.New(opts)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() {
 		srv.Close()

@@ -30,6 +30,15 @@ type Options struct {
 	// HTTPClient delivers webhooks. Default: a client with a 10s timeout,
 	// Vipps' limit for an answer.
 	HTTPClient *http.Client
+	// ProfileDelay is how long after authorization the shared profile
+	// (profile.sub, userDetails, shippingDetails) appears on the payment;
+	// Vipps writes it asynchronously. Default: 0, at once.
+	ProfileDelay time.Duration
+	// StrictUserinfo answers 401 to Userinfo calls that carry a
+	// subscription key, as Vipps does. Default: accept both.
+	StrictUserinfo bool
+	// ExpressDisabled makes the sales unit refuse Express payments (5020).
+	ExpressDisabled bool
 	// Logger receives delivery and fault messages. Default: none.
 	Logger *zap.Logger
 }
@@ -169,6 +178,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.authed(w, r, true, s.epayment)
 	case strings.HasPrefix(p, "/webhooks/v1/"):
 		s.authed(w, r, false, s.webhooksAPI)
+	case strings.HasPrefix(p, "/vipps-userinfo-api/userinfo/"):
+		s.userinfoAPI(w, r)
 	case strings.HasPrefix(strings.ToLower(p), "/order-management/v2/"):
 		s.authed(w, r, true, s.orderManagement)
 	default:

@@ -176,10 +176,17 @@ func (s *Simulator) takeHookFault() *WebhookFault {
 
 // enqueueWebhooks queues an event for every registration subscribed to it;
 // call with s.mu held.
-func (s *Simulator) enqueueWebhooks(msn string, pe vipps.PaymentEvent) {
+func (s *Simulator) enqueueWebhooks(p *payment, pe vipps.PaymentEvent) {
+	msn := p.MSN
 	ev := vipps.WebhookEvent{
 		MSN: msn, Reference: pe.Reference, PSPReference: pe.PSPReference, Name: pe.Name,
 		Amount: pe.Amount, Timestamp: pe.Timestamp, IdempotencyKey: pe.IdempotencyKey, Success: pe.Success,
+	}
+	if pe.Name == vipps.EventAuthorized && s.profileVisible(p) {
+		// Since ePayment 1.8.1 the authorized event carries the shared
+		// profile too.
+		ev.UserDetails = p.userDetails()
+		ev.Profile = &vipps.ProfileResponse{Sub: p.Sub}
 	}
 	now := s.clock.Now()
 	for _, id := range s.hookOrder {
