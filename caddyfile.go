@@ -41,6 +41,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    payment_description    <text>
 //	    product                <sku> <price in minor units> <name> [vat <percent>]
 //	    catalog                <file.json>
+//	    collect                name|email|address|phone...
+//	    shipping               <id> <price in minor units> <name> [default] [vat <percent>]
 //	    success_url            <url>
 //	    cancel_url             <url>
 //	    shop_url               <url>
@@ -93,7 +95,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := map[string]bool{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
-		if opt != "product" && seen[opt] {
+		if opt != "product" && opt != "shipping" && seen[opt] {
 			return d.Errf("%s already specified", opt)
 		}
 		seen[opt] = true
@@ -122,6 +124,21 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Products = append(h.Products, p)
+		case "shipping":
+			o, err := parseShipping(d)
+			if err != nil {
+				return err
+			}
+			h.Shipping = append(h.Shipping, o)
+		case "collect":
+			values := d.RemainingArgs()
+			if len(values) == 0 {
+				return d.ArgErr()
+			}
+			if _, err := shop.ParseCollect(values); err != nil {
+				return d.Err(err.Error())
+			}
+			h.Collect = values
 		case "admin_users":
 			users := d.RemainingArgs()
 			if len(users) == 0 {
@@ -150,12 +167,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if err := shop.ValidatePrefix(h.ReferencePrefix); err != nil {
 		return d.Err(err.Error())
 	}
-	if len(h.Products) > 0 {
+	if len(h.Products) > 0 || len(h.Shipping) > 0 {
 		currency := h.Currency
 		if currency == "" {
 			currency = "NOK"
 		}
-		if _, err := shop.NewCatalog(currency, h.Products); err != nil {
+		c, err := shop.NewCatalog(currency, h.Products)
+		if err != nil {
+			return d.Err(err.Error())
+		}
+		if err := c.SetShipping(h.Shipping); err != nil {
 			return d.Err(err.Error())
 		}
 	}
@@ -189,6 +210,36 @@ func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {
 		p.VAT = &v
 	}
 	return p, nil
+}
+
+// parseShipping reads: shipping <id> <price in minor units> <name> [default] [vat <percent>]
+func parseShipping(d *caddyfile.Dispenser) (shop.ShippingOption, error) {
+	const usage = "shipping needs: <id> <price in minor units> <name> [default] [vat <percent>]"
+	args := d.RemainingArgs()
+	if len(args) < 3 {
+		return shop.ShippingOption{}, d.Errf("%s, got %d arguments", usage, len(args))
+	}
+	o := shop.ShippingOption{ID: args[0], Name: args[2]}
+	price, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil || price < 0 {
+		return shop.ShippingOption{}, d.Errf("shipping %s: invalid price '%s' (whole minor units: 4900 for 49.00, 0 for free)", args[0], args[1])
+	}
+	o.Price = price
+	for rest := args[3:]; len(rest) > 0; {
+		switch {
+		case rest[0] == "default" && !o.Default:
+			o.Default, rest = true, rest[1:]
+		case rest[0] == "vat" && len(rest) > 1 && o.VAT == nil:
+			v, err := shop.ParsePercent(rest[1])
+			if err != nil {
+				return shop.ShippingOption{}, d.Errf("shipping %s: invalid vat '%s'", args[0], rest[1])
+			}
+			o.VAT, rest = &v, rest[2:]
+		default:
+			return shop.ShippingOption{}, d.Errf("shipping %s: unexpected '%s'; %s", args[0], rest[0], usage)
+		}
+	}
+	return o, nil
 }
 
 // Interface guards

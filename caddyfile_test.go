@@ -37,6 +37,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		max_body_size 32KB
 		timeout 20s
 		buyer_retention 90d
+		collect name address phone
+		shipping mailbox 4900 "Mailbox" vat 25
+		shipping home 9900 "Home delivery" default
+		shipping pickup 0 "Pick up"
 	}`)
 	var h Handler
 	if err := h.UnmarshalCaddyfile(d); err != nil {
@@ -45,7 +49,9 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	if h.Environment != "test" || h.ClientSecret != "{env.VIPPS_CLIENT_SECRET}" || h.BasePath != "/pay" ||
 		len(h.Products) != 2 || h.Products[0].Price != 14900 || *h.Products[1].VAT != 0 ||
 		h.MaxBodySize != 32000 || time.Duration(h.PollInterval) != 10*time.Second || len(h.AdminUsers) != 2 ||
-		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" {
+		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" ||
+		strings.Join(h.Collect, ",") != "name,address,phone" || len(h.Shipping) != 3 || h.Shipping[0].Price != 4900 ||
+		*h.Shipping[0].VAT != 25 || !h.Shipping[1].Default || h.Shipping[1].Name != "Home delivery" || h.Shipping[2].Price != 0 {
 		t.Fatalf("parsed %+v", h)
 	}
 
@@ -87,6 +93,15 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"bad duration", "vipps {\n\tpoll_interval soon\n}", "invalid poll_interval"},
 		{"bad size", "vipps {\n\tmax_body_size lots\n}", "invalid max_body_size"},
 		{"bad prefix", "vipps {\n\treference_prefix 9lives\n}", "reference prefix"},
+		{"collect nothing", "vipps {\n\tcollect\n}", "wrong argument count"},
+		{"collect unknown", "vipps {\n\tcollect name shoesize\n}", "cannot collect \"shoesize\""},
+		{"shipping too short", "vipps {\n\tshipping home 100\n}", "shipping needs"},
+		{"shipping decimal price", "vipps {\n\tshipping home 49.00 Home\n}", "whole minor units"},
+		{"shipping negative price", "vipps {\n\tshipping home -1 Home\n}", "invalid price"},
+		{"shipping junk", "vipps {\n\tshipping home 100 Home express\n}", "unexpected 'express'"},
+		{"shipping two defaults", "vipps {\n\tshipping a 100 A default\n\tshipping b 100 B default\n}", "only one shipping option"},
+		{"shipping twice", "vipps {\n\tshipping a 100 A\n\tshipping a 200 B\n}", "listed twice"},
+		{"shipping vat", "vipps {\n\tcurrency DKK\n\tshipping a 100 A vat 12\n}", "not a rate used"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,8 +99,24 @@ type Handler struct {
 	Products []shop.Product `json:"products,omitempty"`
 
 	// CatalogFile is a JSON catalog ({"products":[{"sku","name","price",
-	// "vat"}]}) loaded at provision time, in addition to Products.
+	// "vat","collect"}],"shipping":[...],"collect":[...]}) loaded at
+	// provision time, in addition to Products, Shipping and Collect.
 	CatalogFile string `json:"catalog_file,omitempty"`
+
+	// Collect asks every buyer to share these profile details with the shop
+	// through Vipps (profile sharing, with consent in the app): any of name,
+	// email, address, phone. Products can ask for more. The details are
+	// stored apart from the order, kept for BuyerRetention, shown to the
+	// merchant and never logged. Default: nothing.
+	Collect []string `json:"collect,omitempty"`
+
+	// Shipping lists fixed delivery options ({"id","name","price","vat",
+	// "default","brand","type","estimated_delivery"}; prices in minor units,
+	// VAT included). With shipping options every checkout is a Vipps
+	// Express payment: the buyer picks delivery and shares name, address,
+	// email and phone number in the app, and authorizes goods plus
+	// delivery. Default: none.
+	Shipping []shop.ShippingOption `json:"shipping,omitempty"`
 
 	// SuccessURL is where buyers go after a confirmed payment, with
 	// ?reference=R appended. Default: a built-in confirmation page.
@@ -161,6 +177,7 @@ type Handler struct {
 	// address) are kept; order amounts and items stay. Default: 30 days.
 	BuyerRetention caddy.Duration `json:"buyer_retention,omitempty"`
 
+	collect         []string
 	clientSecret    string
 	subscriptionKey string
 	adminToken      string
@@ -238,6 +255,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PollInterval:         time.Duration(h.PollInterval),
 		MerchantSerialNumber: h.msn,
 		BuyerRetention:       time.Duration(h.BuyerRetention),
+		Collect:              h.collect,
 		CallTimeout:          time.Duration(h.Timeout),
 		NotifyURL:            h.NotifyURL,
 		NotifySecret:         h.notifySecret,
@@ -407,6 +425,8 @@ func orDefault(v, d string) string {
 
 func (h *Handler) buildCatalog() (*shop.Catalog, error) {
 	products := append([]shop.Product(nil), h.Products...)
+	shipping := append([]shop.ShippingOption(nil), h.Shipping...)
+	h.collect = append([]string(nil), h.Collect...)
 	if h.CatalogFile != "" {
 		f, err := shop.ReadCatalogFile(h.CatalogFile)
 		if err != nil {
@@ -416,6 +436,11 @@ func (h *Handler) buildCatalog() (*shop.Catalog, error) {
 			return nil, fmt.Errorf("catalog_file is in %s but the shop sells in %s", f.Currency, h.Currency)
 		}
 		products = append(products, f.Products...)
+		shipping = append(shipping, f.Shipping...)
+		h.collect = append(h.collect, f.Collect...)
+	}
+	if _, err := shop.ParseCollect(h.collect); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if len(products) == 0 {
 		return nil, errors.New("the catalog is empty: add product lines or a catalog file")
@@ -423,6 +448,9 @@ func (h *Handler) buildCatalog() (*shop.Catalog, error) {
 	c, err := shop.NewCatalog(h.Currency, products)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if err := c.SetShipping(shipping); err != nil {
+		return nil, fmt.Errorf("shipping: %w", err)
 	}
 	return c, nil
 }

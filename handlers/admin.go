@@ -64,7 +64,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 	page := adminPage{L: l, Title: l.T("admin.title"), Base: h.cfg.BasePath, Next: next, Status: r.URL.Query().Get("status"),
 		Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error"), LoggedIn: actor != ""}
 	for _, o := range orders {
-		page.Orders = append(page.Orders, merchantOrder(o, now))
+		page.Orders = append(page.Orders, h.merchantOrder(o, now))
 	}
 	page.Problems = h.problems()
 	h.render(w, http.StatusOK, "admin", page)

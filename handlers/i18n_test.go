@@ -39,7 +39,7 @@ func TestEveryPageRendersInEveryLanguage(t *testing.T) {
 	for _, code := range LanguageCodes() {
 		l := &Lang{Code: code, Brand: BrandFor("auto", "DKK")}
 		op := orderPage{L: l, Title: l.T("waiting.title"), Order: buyerView(o), ShopURL: "/", StatusURL: "/s", ReturnURL: "/r"}
-		admin := adminPage{L: l, Title: l.T("admin.title"), Base: "/vipps", Orders: []MerchantOrder{merchantOrder(o, time.Now())},
+		admin := adminPage{L: l, Title: l.T("admin.title"), Base: "/vipps", Orders: []MerchantOrder{merchantOrder(o, &state.Buyer{Name: "Ada Lovelace", Email: "ada@example.com", Address: []string{"Robert Levins gate 5"}, PostCode: "0154", City: "Oslo", Country: "NO"}, time.Now())},
 			Problems: []BackgroundProblem{{Kind: "receipt", Reference: o.Reference, Error: "x"}}}
 		for _, page := range []struct {
 			name string

@@ -13,17 +13,63 @@ import (
 
 // MerchantOrder is an order as the merchant list shows it.
 type MerchantOrder struct {
-	Reference         string      `json:"reference"`
-	Status            string      `json:"status"`
-	CreatedAt         time.Time   `json:"created_at"`
-	UpdatedAt         time.Time   `json:"updated_at"`
-	Items             []BuyerItem `json:"items"`
-	Payment           Money       `json:"payment"`
-	Receipt           string      `json:"receipt,omitempty"`
+	Reference string      `json:"reference"`
+	Status    string      `json:"status"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Items     []BuyerItem `json:"items"`
+	Payment   Money       `json:"payment"`
+	Receipt   string      `json:"receipt,omitempty"`
+	// Shipping is the delivery the buyer chose in the app; its price is
+	// part of payment.amount.
+	Shipping *Shipping `json:"shipping,omitempty"`
+	// Buyer holds what the buyer shared through Vipps (or typed at
+	// checkout), until the retention period ends. Personal data: the
+	// merchant's to protect.
+	Buyer             *Buyer      `json:"buyer,omitempty"`
+	BuyerDetails      string      `json:"buyer_details,omitempty"`
 	CaptureDeadline   *time.Time  `json:"capture_deadline,omitempty"`
 	DaysLeftToCapture *int        `json:"days_left_to_capture,omitempty"`
 	Operations        []Operation `json:"operations,omitempty"`
 	History           []History   `json:"history,omitempty"`
+}
+
+// Shipping is the delivery chosen for an order.
+type Shipping struct {
+	OptionID string `json:"option_id"`
+	Name     string `json:"name"`
+	Amount   int64  `json:"amount"`
+}
+
+// Buyer is what the merchant knows of the buyer.
+type Buyer struct {
+	Name     string   `json:"name,omitempty"`
+	Email    string   `json:"email,omitempty"`
+	Phone    string   `json:"phone,omitempty"`
+	Address  []string `json:"address,omitempty"`
+	PostCode string   `json:"post_code,omitempty"`
+	City     string   `json:"city,omitempty"`
+	Country  string   `json:"country,omitempty"`
+}
+
+// Lines is the address as printed on a label: street lines, then post code
+// and city, then country.
+func (b *Buyer) Lines() []string {
+	out := append([]string(nil), b.Address...)
+	if pc := strings.TrimSpace(b.PostCode + " " + b.City); pc != "" {
+		out = append(out, pc)
+	}
+	if b.Country != "" {
+		out = append(out, b.Country)
+	}
+	return out
+}
+
+func buyerOf(b *state.Buyer) *Buyer {
+	if b == nil {
+		return nil
+	}
+	return &Buyer{Name: b.Name, Email: b.Email, Phone: b.Phone, Address: b.Address, PostCode: b.PostCode, City: b.City, Country: b.Country}
 }
 
 // History is one entry of an order's history.
@@ -42,7 +88,12 @@ type OrderList struct {
 	Next string `json:"next,omitempty"`
 }
 
-func merchantOrder(o *state.Order, now time.Time) MerchantOrder {
+// merchantOrder shows an order with its buyer's details, if still kept.
+func (h *Handler) merchantOrder(o *state.Order, now time.Time) MerchantOrder {
+	return merchantOrder(o, h.svc.BuyerOf(o.Reference), now)
+}
+
+func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOrder {
 	m := MerchantOrder{
 		Reference: o.Reference,
 		Status:    string(o.Status),
@@ -51,7 +102,12 @@ func merchantOrder(o *state.Order, now time.Time) MerchantOrder {
 		Items:     buyerView(o).Items,
 		Payment: Money{Currency: o.Currency, Amount: o.Amount, Authorized: o.Payment.Authorized,
 			Captured: o.Payment.Captured, Cancelled: o.Payment.Cancelled, Refunded: o.Payment.Refunded},
-		Receipt: o.Receipt,
+		Receipt:      o.Receipt,
+		Buyer:        buyerOf(buyer),
+		BuyerDetails: o.BuyerDetails,
+	}
+	if sh := o.Shipping; sh != nil {
+		m.Shipping = &Shipping{OptionID: sh.OptionID, Name: sh.Name, Amount: sh.Amount}
 	}
 	if !o.Payment.CaptureDeadline.IsZero() {
 		d := o.Payment.CaptureDeadline
@@ -136,7 +192,7 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 	now := time.Now()
 	out := OrderList{Orders: make([]MerchantOrder, 0, len(orders)), Next: next}
 	for _, o := range orders {
-		out.Orders = append(out.Orders, merchantOrder(o, now))
+		out.Orders = append(out.Orders, h.merchantOrder(o, now))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -146,7 +202,8 @@ func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.List
 	w.Header().Set("Content-Disposition", `attachment; filename="vipps-orders.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"reference", "created_at", "status", "currency", "amount", "authorized", "captured", "cancelled", "refunded", "items"})
+	_ = cw.Write([]string{"reference", "created_at", "status", "currency", "amount", "authorized", "captured", "cancelled", "refunded", "items",
+		"shipping", "shipping_amount", "buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"})
 	cursor := ""
 	for {
 		orders, next, err := h.svc.Store().List(cursor, 500, f)
@@ -159,12 +216,26 @@ func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.List
 			for _, it := range o.Items {
 				items = append(items, strconv.Itoa(it.Qty)+" x "+it.SKU)
 			}
-			_ = cw.Write([]string{
+			row := []string{
 				o.Reference, o.CreatedAt.UTC().Format(time.RFC3339), string(o.Status), o.Currency,
 				strconv.FormatInt(o.Amount, 10), strconv.FormatInt(o.Payment.Authorized, 10),
 				strconv.FormatInt(o.Payment.Captured, 10), strconv.FormatInt(o.Payment.Cancelled, 10),
-				strconv.FormatInt(o.Payment.Refunded, 10), csvSafe(strings.Join(items, "; ")),
-			})
+				strconv.FormatInt(o.Payment.Refunded, 10), strings.Join(items, "; "),
+			}
+			if sh := o.Shipping; sh != nil {
+				row = append(row, sh.Name, strconv.FormatInt(sh.Amount, 10))
+			} else {
+				row = append(row, "", "")
+			}
+			b := buyerOf(h.svc.BuyerOf(o.Reference))
+			if b == nil {
+				b = &Buyer{}
+			}
+			row = append(row, b.Name, b.Email, b.Phone, strings.Join(b.Address, ", "), b.PostCode, b.City, b.Country)
+			for i := range row {
+				row[i] = csvSafe(row[i])
+			}
+			_ = cw.Write(row)
 		}
 		if next == "" {
 			break
@@ -185,5 +256,5 @@ func csvSafe(s string) string {
 // merchantOrderDetail serves GET {base}/orders/R for a merchant: the full
 // record with operations and history (the buyer view is for everyone else).
 func (h *Handler) merchantOrderDetail(w http.ResponseWriter, r *http.Request, o *state.Order) {
-	writeJSON(w, http.StatusOK, merchantOrder(o, time.Now()))
+	writeJSON(w, http.StatusOK, h.merchantOrder(o, time.Now()))
 }

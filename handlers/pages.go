@@ -75,8 +75,10 @@ type BuyerView struct {
 	Final     bool        `json:"final"`
 	Paid      bool        `json:"paid"`
 	Items     []BuyerItem `json:"items"`
-	Amount    int64       `json:"amount"`
-	Currency  string      `json:"currency"`
+	// Shipping is the delivery chosen in the app, part of Amount.
+	Shipping *Shipping `json:"shipping,omitempty"`
+	Amount   int64     `json:"amount"`
+	Currency string    `json:"currency"`
 }
 
 // BuyerItem is one line of a BuyerView.
@@ -99,6 +101,9 @@ func buyerView(o *state.Order) BuyerView {
 	}
 	for _, it := range o.Items {
 		v.Items = append(v.Items, BuyerItem{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice, Total: it.UnitPrice * int64(it.Qty)})
+	}
+	if sh := o.Shipping; sh != nil {
+		v.Shipping = &Shipping{OptionID: sh.OptionID, Name: sh.Name, Amount: sh.Amount}
 	}
 	return v
 }

@@ -27,6 +27,11 @@ type Product struct {
 	// VAT is the VAT rate in percent, e.g. 25 or 25.5. Default: the standard
 	// rate of the shop's currency (NOK 25, SEK 25, DKK 25, EUR 25.5).
 	VAT *float64 `json:"vat,omitempty"`
+
+	// Collect asks buyers of this product to share profile details with
+	// the shop through Vipps: any of name, email, address, phone. Default:
+	// the shop-wide setting.
+	Collect []string `json:"collect,omitempty"`
 }
 
 // Catalog is the shop's price list, keyed by SKU. It is validated once, when
@@ -35,12 +40,17 @@ type Catalog struct {
 	currency string
 	products map[string]Product
 	order    []string
+	shipping []ShippingOption
 }
 
 // CatalogFile is the JSON shape of a catalog file.
 type CatalogFile struct {
-	Currency string    `json:"currency,omitempty"`
-	Products []Product `json:"products"`
+	Currency string           `json:"currency,omitempty"`
+	Products []Product        `json:"products"`
+	Shipping []ShippingOption `json:"shipping,omitempty"`
+	// Collect asks every buyer to share these profile details (see
+	// ParseCollect).
+	Collect []string `json:"collect,omitempty"`
 }
 
 var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -98,16 +108,23 @@ func (c *Catalog) add(p Product) error {
 	if _, err := c.vatBasisPoints(p); err != nil {
 		return fmt.Errorf("sku %q: %w", p.SKU, err)
 	}
+	if _, err := ParseCollect(p.Collect); err != nil {
+		return fmt.Errorf("sku %q: %w", p.SKU, err)
+	}
 	c.products[p.SKU] = p
 	c.order = append(c.order, p.SKU)
 	return nil
 }
 
-func (c *Catalog) vatBasisPoints(p Product) (int, error) {
-	if p.VAT == nil {
+func (c *Catalog) vatBasisPoints(p Product) (int, error) { return c.vatOf(p.VAT) }
+
+// vatOf checks a VAT percentage against the currency's market and returns
+// it in basis points; nil is the standard rate.
+func (c *Catalog) vatOf(vat *float64) (int, error) {
+	if vat == nil {
 		return standardVAT[c.currency], nil
 	}
-	v := *p.VAT
+	v := *vat
 	if math.IsNaN(v) || v < 0 || v > 100 {
 		return 0, fmt.Errorf("vat %v%% is out of range", v)
 	}

@@ -30,7 +30,9 @@ type CheckoutResult struct {
 
 // Checkout prices the cart from the catalog, stores the order durably, then
 // creates the ePayment at Vipps (WEB_REDIRECT, WALLET) with the order's
-// stored Idempotency-Key.
+// stored Idempotency-Key. It asks the buyer to share the profile details the
+// shop and the cart's products collect, and with shipping options it makes
+// an Express payment where the buyer picks delivery in the app.
 //
 // Bad input returns an InputError and stores nothing. If Vipps refuses the
 // payment for good, the order is marked failed and a RejectedError returned.
@@ -47,6 +49,10 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	if err != nil {
 		return nil, err
 	}
+	express := len(s.catalog.shipping) > 0
+	if express && total+s.catalog.maxShipping() > MaxAmount {
+		return nil, &InputError{Field: "qty", Reason: "the order total with delivery is larger than a Vipps payment may be"}
+	}
 	ref, err := NewReference(s.cfg.ReferencePrefix)
 	if err != nil {
 		return nil, err
@@ -60,6 +66,8 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 		Amount:      total,
 		Description: s.description(items),
 		Status:      state.StatusNew,
+		Scope:       s.scopeFor(items, express),
+		Express:     express,
 		CreateKey:   uuid.NewString(),
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -86,6 +94,14 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	}
 	if phone != "" {
 		create.Customer = &vipps.Customer{PhoneNumber: phone}
+	}
+	if o.Scope != "" {
+		create.Profile = &vipps.ProfileRequest{Scope: o.Scope}
+	}
+	if express {
+		// Express: the amount is the goods; the buyer adds delivery in
+		// the app and authorizes both.
+		create.Shipping = &vipps.Shipping{FixedOptions: s.catalog.fixedOptions()}
 	}
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()

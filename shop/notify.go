@@ -28,14 +28,20 @@ const (
 
 // Notification is the JSON body posted to notify_url.
 type Notification struct {
-	Event      string       `json:"event"`
-	Reference  string       `json:"reference"`
-	Status     string       `json:"status"`
-	Currency   string       `json:"currency"`
-	Amount     int64        `json:"amount"`
-	Captured   int64        `json:"captured"`
-	Refunded   int64        `json:"refunded"`
-	Items      []state.Item `json:"items"`
+	Event     string       `json:"event"`
+	Reference string       `json:"reference"`
+	Status    string       `json:"status"`
+	Currency  string       `json:"currency"`
+	Amount    int64        `json:"amount"`
+	Captured  int64        `json:"captured"`
+	Refunded  int64        `json:"refunded"`
+	Items     []state.Item `json:"items"`
+	// Shipping is the delivery chosen in the app; its price is part of
+	// Amount.
+	Shipping *state.Shipping `json:"shipping,omitempty"`
+	// Buyer is what the buyer shared (name, email, phone, address), while
+	// it is kept.
+	Buyer      *state.Buyer `json:"buyer,omitempty"`
 	CreatedAt  time.Time    `json:"created_at"`
 	OccurredAt time.Time    `json:"occurred_at"`
 }
@@ -86,7 +92,8 @@ func (s *Service) notify(ctx context.Context, j state.Job) error {
 	}
 	body, err := json.Marshal(Notification{
 		Event: "order." + p.Status, Reference: o.Reference, Status: p.Status, Currency: o.Currency, Amount: o.Amount,
-		Captured: o.Payment.Captured, Refunded: o.Payment.Refunded, Items: o.Items, CreatedAt: o.CreatedAt, OccurredAt: p.At,
+		Captured: o.Payment.Captured, Refunded: o.Payment.Refunded, Items: o.Items, Shipping: o.Shipping, Buyer: s.BuyerOf(o.Reference),
+		CreatedAt: o.CreatedAt, OccurredAt: p.At,
 	})
 	if err != nil {
 		return err

@@ -15,7 +15,8 @@ const (
 )
 
 // BuildReceipt turns an order into the receipt Vipps shows in the app: one
-// order line per item with its VAT, and a bottom line. Each line's tax is
+// order line per item with its VAT, the delivery chosen in the app as a
+// shipping line, and a bottom line. Each line's tax is
 // taken out of the VAT-inclusive total (total × rate / (100 % + rate),
 // rounded to the nearest minor unit), so the lines always add up to what the
 // buyer paid.
@@ -37,6 +38,20 @@ func BuildReceipt(o *state.Order) vipps.Receipt {
 				Quantity:     strconv.Itoa(it.Qty),
 				QuantityUnit: "PCS",
 			},
+		})
+	}
+	if sh := o.Shipping; sh != nil {
+		tax := VATPortion(sh.Amount, sh.VATRate)
+		rate := sh.VATRate
+		lines = append(lines, vipps.OrderLine{
+			Name:                    sh.Name,
+			ID:                      sh.OptionID,
+			TotalAmount:             sh.Amount,
+			TotalAmountExcludingTax: sh.Amount - tax,
+			TotalTaxAmount:          tax,
+			TaxRate:                 &rate,
+			UnitInfo:                &vipps.UnitInfo{UnitPrice: sh.Amount, Quantity: "1", QuantityUnit: "PCS"},
+			IsShipping:              true,
 		})
 	}
 	return vipps.Receipt{

@@ -100,10 +100,15 @@ func observation(p *vipps.Payment, at time.Time) state.Observation {
 }
 
 // applyPayment records a Vipps view of the payment through the arbiter and
-// enqueues what the change calls for (the receipt once authorized). With
+// enqueues what the change calls for (the receipt once authorized, the
+// buyer's shared details). With
 // schedule set (the poller), it also plans the next check.
 func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, schedule bool) (*state.Order, error) {
 	now := s.now().UTC()
+	var prev *state.Buyer
+	if p.UserDetails != nil || p.ShippingDetails != nil {
+		prev, _ = s.store.Buyer(ref) // merged with what Vipps shares
+	}
 	o, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
 		wasAuthorized := o.Payment.Authorized > 0
 		changed, err := o.ApplyPayment(observation(p, now))
@@ -115,11 +120,10 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 			if p.CaptureGuaranteedUntil != nil && p.CaptureGuaranteedUntil.Before(o.Payment.CaptureDeadline) {
 				o.Payment.CaptureDeadline = p.CaptureGuaranteedUntil.UTC()
 			}
-			if o.Receipt == "" {
-				o.Receipt = ReceiptQueued
-				tx.Enqueue(state.Job{Kind: JobReceipt, Ref: o.Reference, NotBefore: now})
-			}
 			tx.Note("payment authorized at vipps")
+		}
+		if s.settleDetails(o, tx, p, prev, now) {
+			changed = true
 		}
 		if schedule {
 			o.Checks++

@@ -42,8 +42,13 @@ type Config struct {
 	// MerchantSerialNumber is recorded in logs and compared with webhooks.
 	MerchantSerialNumber string
 
-	// BuyerRetention is how long buyer details (phone number) are kept.
+	// BuyerRetention is how long buyer details (name, email, phone number,
+	// address) are kept.
 	BuyerRetention time.Duration
+
+	// Collect asks every buyer to share these profile details through
+	// Vipps: any of name, email, address, phone (see ParseCollect).
+	Collect []string
 
 	// CallTimeout bounds each call to Vipps, retries included. Default: 15s.
 	CallTimeout time.Duration
@@ -98,6 +103,9 @@ func New(cfg Config, catalog *Catalog, store *state.Store, client *vipps.Client,
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 15 * time.Second
+	}
+	if _, err := ParseCollect(cfg.Collect); err != nil {
+		return nil, err
 	}
 	if cfg.BuyerRetention <= 0 {
 		cfg.BuyerRetention = 30 * 24 * time.Hour
@@ -158,6 +166,17 @@ func (s *Service) Order(ref string) (*state.Order, error) {
 		return nil, ErrNotFound
 	}
 	return o, err
+}
+
+// BuyerOf returns what is known of an order's buyer (shared through Vipps
+// or typed at checkout), or nil when there is nothing or it has expired.
+// Personal data: for the merchant's eyes, never for logs.
+func (s *Service) BuyerOf(ref string) *state.Buyer {
+	b, err := s.store.Buyer(ref)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // update is the one door to the store for the flow: it runs the arbiter and

@@ -19,7 +19,8 @@ type ShipRequest struct {
 	// everything that is still reserved.
 	Amount int64
 	// Lines ship part of the order by SKU and quantity; the capture is
-	// their catalog value. Not together with Amount.
+	// their catalog value, plus the delivery the buyer chose in the app on
+	// the first capture. Not together with Amount.
 	Lines []CartLine
 	// Final releases whatever stays reserved after this capture. A shipment
 	// that completes every line is final by itself.
@@ -90,12 +91,15 @@ func (s *Service) Ship(ctx context.Context, ref string, req ShipRequest) (*state
 }
 
 // shippedLines checks shipped lines against what the order holds and has
-// not shipped yet, and returns them, their value, and whether the order is
-// then fully shipped.
+// not shipped yet, and returns them, their value (with the delivery the
+// buyer chose, on the first capture), and whether the order is then fully
+// shipped.
 func shippedLines(o *state.Order, lines []CartLine) (map[string]int, int64, bool, error) {
 	shipped := map[string]int{}
+	captured := false
 	for _, op := range o.Ops {
 		if op.Kind == OpCapture && op.Status != OpFailed {
+			captured = true
 			for sku, q := range op.Lines {
 				shipped[sku] += q
 			}
@@ -122,6 +126,10 @@ func shippedLines(o *state.Order, lines []CartLine) (map[string]int, int64, bool
 				Reason: fmt.Sprintf("only %d of %q are left to ship", item.Qty-shipped[l.SKU], l.SKU)}
 		}
 		value += item.UnitPrice * int64(l.Qty)
+	}
+	if o.Shipping != nil && !captured {
+		// Delivery is charged with the first shipment.
+		value += o.Shipping.Amount
 	}
 	complete := true
 	for _, it := range o.Items {

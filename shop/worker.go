@@ -62,10 +62,13 @@ func (s *Service) finishJob(j state.Job, err error) {
 		if cerr := s.store.CompleteJob(j); cerr != nil {
 			s.log.Error("completing outbox job", zap.String("job", j.ID), zap.Error(cerr))
 		}
-	case j.Attempts >= maxAttempts || isPermanent(err):
+	case j.Attempts >= maxAttempts || isPermanent(err) || (j.Kind == JobBuyerDetails && j.Attempts >= detailsMaxAttempts):
 		s.log.Error("outbox job gave up", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Error(err))
 		if j.Kind == JobReceipt {
 			s.setReceipt(j.Ref, ReceiptFailed, err.Error())
+		}
+		if j.Kind == JobBuyerDetails {
+			s.detailsUnavailable(j.Ref)
 		}
 		if derr := s.store.DeadJob(j, err); derr != nil {
 			s.log.Error("burying outbox job", zap.String("job", j.ID), zap.Error(derr))
@@ -101,6 +104,8 @@ func (s *Service) runJob(ctx context.Context, j state.Job) error {
 		return s.classify("category", err)
 	case JobNotify:
 		return s.notify(callCtx, j)
+	case JobBuyerDetails:
+		return s.fetchDetails(callCtx, j.Ref)
 	case JobRefresh:
 		_, err := s.Refresh(callCtx, j.Ref, state.SourceWorker)
 		return err

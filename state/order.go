@@ -119,18 +119,29 @@ type HistoryEntry struct {
 
 // Order is the stored order record. Buyer details live apart (see Buyer).
 type Order struct {
-	Schema      int               `json:"schema"`
-	Reference   string            `json:"reference"`
-	Items       []Item            `json:"items"`
-	Currency    string            `json:"currency"`
-	Amount      int64             `json:"amount"`
-	Description string            `json:"description,omitempty"`
-	Status      Status            `json:"status"`
-	Payment     Payment           `json:"payment"`
-	CreateKey   string            `json:"create_key"`
-	RedirectURL string            `json:"redirect_url,omitempty"`
-	Ops         []Operation       `json:"ops,omitempty"`
-	Receipt     string            `json:"receipt,omitempty"`
+	Schema      int         `json:"schema"`
+	Reference   string      `json:"reference"`
+	Items       []Item      `json:"items"`
+	Currency    string      `json:"currency"`
+	Amount      int64       `json:"amount"`
+	Description string      `json:"description,omitempty"`
+	Status      Status      `json:"status"`
+	Payment     Payment     `json:"payment"`
+	CreateKey   string      `json:"create_key"`
+	RedirectURL string      `json:"redirect_url,omitempty"`
+	Ops         []Operation `json:"ops,omitempty"`
+	Receipt     string      `json:"receipt,omitempty"`
+	// Scope is the profile the buyer was asked to share (Vipps profile
+	// scope, e.g. "name email"); the shared details live in Buyer.
+	Scope string `json:"scope,omitempty"`
+	// BuyerDetails tells whether the shared details were fetched:
+	// "queued", "stored" or "unavailable".
+	BuyerDetails string `json:"buyer_details,omitempty"`
+	// Express is set when the payment offered shipping options, so the
+	// buyer picks delivery in the app (Vipps Express).
+	Express bool `json:"express,omitempty"`
+	// Shipping is the option chosen; its price is part of Amount.
+	Shipping    *Shipping         `json:"shipping,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	NextCheckAt time.Time         `json:"next_check_at,omitzero"`
@@ -139,9 +150,21 @@ type Order struct {
 	Meta        map[string]string `json:"meta,omitempty"`
 }
 
+// Shipping is the delivery the buyer chose in the Vipps or MobilePay app.
+type Shipping struct {
+	OptionID string `json:"option_id"`
+	Name     string `json:"name"`
+	// Amount in minor units, VAT included.
+	Amount int64 `json:"amount"`
+	// VATRate in basis points: 2500 = 25 %.
+	VATRate int `json:"vat_rate"`
+}
+
 // Buyer holds personal details, stored apart from the order so they can
 // expire while the accounting fields stay.
 type Buyer struct {
+	// Sub is the buyer's pseudonymous id at Vipps for this sales unit.
+	Sub      string   `json:"sub,omitempty"`
 	Name     string   `json:"name,omitempty"`
 	Email    string   `json:"email,omitempty"`
 	Phone    string   `json:"phone,omitempty"`

@@ -124,6 +124,31 @@ func (s *Simulator) InjectWebhookFault(f WebhookFault) {
 	s.hookFaults = append(s.hookFaults, &f)
 }
 
+// Settings are the sales unit's behaviours that can change while the
+// simulator runs (POST /_sim/settings).
+type Settings struct {
+	ProfileDelay    Duration `json:"profile_delay"`
+	StrictUserinfo  bool     `json:"strict_userinfo"`
+	ExpressDisabled bool     `json:"express_disabled"`
+	SubOnly         bool     `json:"sub_only"`
+}
+
+// Settings returns the current settings.
+func (s *Simulator) Settings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Settings{ProfileDelay: Duration(s.opts.ProfileDelay), StrictUserinfo: s.opts.StrictUserinfo,
+		ExpressDisabled: s.opts.ExpressDisabled, SubOnly: s.opts.SubOnly}
+}
+
+// Configure changes the settings.
+func (s *Simulator) Configure(set Settings) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.ProfileDelay, s.opts.StrictUserinfo, s.opts.ExpressDisabled = time.Duration(set.ProfileDelay), set.StrictUserinfo, set.ExpressDisabled
+	s.opts.SubOnly = set.SubOnly
+}
+
 // Reset forgets every payment, token, webhook registration, receipt and
 // fault.
 func (s *Simulator) Reset() {
@@ -240,6 +265,19 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
+	case path == "/settings" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Settings())
+	case path == "/settings" && r.Method == http.MethodPost:
+		set := s.Settings()
+		if !decode(&set) {
+			return
+		}
+		if set.ProfileDelay < 0 {
+			fail(http.StatusBadRequest, "profile_delay must not be negative")
+			return
+		}
+		s.Configure(set)
+		writeJSON(w, http.StatusOK, s.Settings())
 	case path == "/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

@@ -76,7 +76,7 @@ func (p *payment) aggregate() vipps.Aggregate {
 	}
 }
 
-func (p *payment) view(base string, profileVisible bool) vipps.Payment {
+func (p *payment) view(base string, profileVisible, subOnly bool) vipps.Payment {
 	v := vipps.Payment{
 		Aggregate:     p.aggregate(),
 		Amount:        p.total(),
@@ -93,7 +93,9 @@ func (p *payment) view(base string, profileVisible bool) vipps.Payment {
 		if p.shares() {
 			v.Profile.Sub = p.Sub
 		}
-		v.UserDetails = p.userDetails()
+		if !subOnly {
+			v.UserDetails = p.userDetails()
+		}
 		v.ShippingDetails = p.shippingDetails()
 	}
 	return v
@@ -340,7 +342,7 @@ func (s *Simulator) getPayment(w http.ResponseWriter, r *http.Request, msn, ref 
 	p := s.find(msn, ref)
 	var v vipps.Payment
 	if p != nil {
-		v = p.view(s.publicURL(r), s.profileVisible(p))
+		v = p.view(s.publicURL(r), s.profileVisible(p), s.opts.SubOnly)
 	}
 	s.mu.Unlock()
 	if p == nil {

@@ -384,3 +384,21 @@ func TestAuthorizedWebhookCarriesTheProfile(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestSubOnlyLeavesDetailsToUserinfo(t *testing.T) {
+	e := newEnvWith(t, sim.Options{SubOnly: true})
+	e.create(t, withScope("subonly-0000001", "name email"))
+	_ = e.sim.Approve("subonly-0000001")
+	p := e.get(t, "subonly-0000001")
+	if p.Profile.Sub == "" || p.UserDetails != nil {
+		t.Fatalf("sub-only payment: sub %q details %+v", p.Profile.Sub, p.UserDetails)
+	}
+	u, err := e.client.Userinfo(context.Background(), p.Profile.Sub)
+	if err != nil || u.Email != "ada@example.com" {
+		t.Fatalf("userinfo %+v %v", u, err)
+	}
+	e.sim.Configure(sim.Settings{SubOnly: false})
+	if p := e.get(t, "subonly-0000001"); p.UserDetails == nil {
+		t.Fatal("settings did not switch sub-only off")
+	}
+}

@@ -37,6 +37,10 @@ type Options struct {
 	// StrictUserinfo answers 401 to Userinfo calls that carry a
 	// subscription key, as Vipps does. Default: accept both.
 	StrictUserinfo bool
+	// SubOnly shows only profile.sub on an authorized payment, as ePayment
+	// did before version 1.8.1: the details then come from the Userinfo
+	// API.
+	SubOnly bool
 	// ExpressDisabled makes the sales unit refuse Express payments (5020).
 	ExpressDisabled bool
 	// Logger receives delivery and fault messages. Default: none.

@@ -15,14 +15,15 @@ func (s *Simulator) userinfoAPI(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, domainErr(http.StatusMethodNotAllowed, "", "Method Not Allowed", "the Userinfo API is read with GET"))
 		return
 	}
-	if s.opts.StrictUserinfo && r.Header.Get("Ocp-Apim-Subscription-Key") != "" {
-		writeGateway(w, http.StatusUnauthorized, "The Userinfo API is not part of this subscription: do not send a subscription key.")
-		return
-	}
 	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	s.mu.Lock()
 	info, known := s.tokens[bearer]
+	strict := s.opts.StrictUserinfo
 	s.mu.Unlock()
+	if strict && r.Header.Get("Ocp-Apim-Subscription-Key") != "" {
+		writeGateway(w, http.StatusUnauthorized, "The Userinfo API is not part of this subscription: do not send a subscription key.")
+		return
+	}
 	if !ok || !known || !s.clock.Now().Before(info.expires) {
 		writeGateway(w, http.StatusUnauthorized, "Access denied due to missing, invalid or expired access token.")
 		return

@@ -185,7 +185,9 @@ func (s *Simulator) enqueueWebhooks(p *payment, pe vipps.PaymentEvent) {
 	if pe.Name == vipps.EventAuthorized && s.profileVisible(p) {
 		// Since ePayment 1.8.1 the authorized event carries the shared
 		// profile too.
-		ev.UserDetails = p.userDetails()
+		if !s.opts.SubOnly {
+			ev.UserDetails = p.userDetails()
+		}
 		ev.Profile = &vipps.ProfileResponse{Sub: p.Sub}
 	}
 	now := s.clock.Now()
