@@ -346,3 +346,31 @@ func adminSession(t *testing.T) string {
 	}
 	return cookies[0].Name + "=" + cookies[0].Value
 }
+
+// TestShopInfo: the public description a static page dresses itself from.
+func TestShopInfo(t *testing.T) {
+	startShop(t, shopConfig{Extra: "currency DKK\n\t\t" + shippingLines})
+	resp, body := do(t, http.MethodGet, shopURL+"/vipps/shop.json", nil)
+	var info struct {
+		Brand    string `json:"brand"`
+		Currency string `json:"currency"`
+		Products []struct {
+			SKU   string `json:"sku"`
+			Price int64  `json:"price"`
+		} `json:"products"`
+		Shipping []struct {
+			ID      string `json:"id"`
+			Default bool   `json:"default"`
+		} `json:"shipping"`
+	}
+	if err := json.Unmarshal(body, &info); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("shop.json: %d %s", resp.StatusCode, body)
+	}
+	if info.Brand != "MobilePay" || info.Currency != "DKK" || len(info.Products) != 3 || info.Products[0].SKU != "socks" ||
+		info.Products[0].Price != 14900 || len(info.Shipping) != 3 || !info.Shipping[1].Default {
+		t.Fatalf("shop.json: %s", body)
+	}
+	if strings.Contains(string(body), adminToken) {
+		t.Fatal("shop.json leaks the admin token")
+	}
+}

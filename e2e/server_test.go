@@ -43,7 +43,10 @@ type shop struct {
 // with the vipps handler in simulator mode, a fresh data_dir and simulator
 // port per test. The config is replaced by an empty site when the test ends,
 // which closes the database and stops the simulator.
-func startShop(t *testing.T) *shop {
+//
+// settings are more lines for the vipps block; without a currency line the
+// shop sells in NOK.
+func startShop(t *testing.T, settings ...string) *shop {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("the browser walks start Caddy and chromium; not run with -short")
@@ -65,7 +68,7 @@ func startShop(t *testing.T) *shop {
 		LoadRequestTimeout: 30 * time.Second,
 		TestRequestTimeout: 30 * time.Second,
 	})
-	tester.InitServer(shopConfig(tmp, simAddr), "caddyfile")
+	tester.InitServer(shopConfig(tmp, simAddr, settings), "caddyfile")
 	started = true
 	if t.Failed() {
 		t.FailNow()
@@ -96,8 +99,12 @@ func startShop(t *testing.T) *shop {
 
 // shopConfig is examples/Caddyfile adapted to the test: the test's ports
 // and admin address, temporary storage, and the simulator on a free port.
-func shopConfig(tmp, simAddr string) string {
+func shopConfig(tmp, simAddr string, settings []string) string {
 	slash := filepath.ToSlash
+	extra := strings.Join(settings, "\n\t\t")
+	if !strings.Contains(extra, "currency ") {
+		extra = "currency NOK\n\t\t" + extra
+	}
 	return fmt.Sprintf(`{
 	admin localhost:%d
 	http_port %d
@@ -117,7 +124,7 @@ func shopConfig(tmp, simAddr string) string {
 		public_url %s
 		base_path /vipps
 		reference_prefix e2e
-		currency NOK
+		%s
 		payment_description "Order from the Demo Shop"
 		product socks 14900 "Wool socks" vat 25
 		product mug 19900 "Coffee mug" vat 25
@@ -129,7 +136,7 @@ func shopConfig(tmp, simAddr string) string {
 	file_server
 }
 `, adminPort, httpPort, httpsPort, slash(filepath.Join(tmp, "caddy")),
-		shopURL, simAddr, shopURL, adminToken, slash(filepath.Join(tmp, "vipps")))
+		shopURL, simAddr, shopURL, extra, adminToken, slash(filepath.Join(tmp, "vipps")))
 }
 
 // emptyConfig replaces the shop at the end of a test, so that the vipps

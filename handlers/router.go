@@ -78,6 +78,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("GET "+p+"/confirmation", h.confirmation)
 	h.mux.HandleFunc("GET "+p+"/cancelled", h.cancelled)
 	h.mux.HandleFunc("GET "+p+"/orders/{ref}", h.orderStatus)
+	h.mux.HandleFunc("GET "+p+"/shop.json", h.shopInfo)
 	h.mux.HandleFunc("POST "+p+"/webhook", h.webhook)
 	h.mux.HandleFunc("GET "+p+"/orders", h.merchant(h.listOrders))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/ship", h.merchant(h.ship))

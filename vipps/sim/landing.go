@@ -38,7 +38,7 @@ fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:blo
 </fieldset>{{end}}
 {{if .Shares}}<section id="consent"><h2>Information you share with {{.MSN}}</h2><ul>{{range .Shares}}<li>{{.}}</li>{{end}}</ul>
 <p class="muted">By approving you agree to share this. Declining cancels the payment.</p></section>{{end}}
-<button id="approve" type="submit">{{if .Shares}}Share and approve{{else}}Approve{{end}}</button></form>
+<button id="approve" type="submit">{{if .Shares}}Approve and share{{else}}Approve{{end}}</button></form>
 {{if .Shares}}<form method="post" action="/landing/decline"><input type="hidden" name="token" value="{{.Token}}"><button id="decline" type="submit">Don't share</button></form>{{end}}
 <form method="post" action="/landing/reject"><input type="hidden" name="token" value="{{.Token}}"><button id="reject" type="submit">Reject</button></form>
 {{else}}

@@ -307,7 +307,7 @@ func TestLandingPageConsentAndShipping(t *testing.T) {
 	resp := e.create(t, expressCreate("landing-exp-001"))
 	page := fetch(t, resp.RedirectURL)
 	for _, want := range []string{"Information you share", "Name", "Email address", "Phone number", "Address",
-		"Mailbox", "Home delivery", "Pick up in store", `value="letter" checked`, "Share and approve", `id="decline"`} {
+		"Mailbox", "Home delivery", "Pick up in store", `value="letter" checked`, "Approve and share", `id="decline"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("landing page lacks %q", want)
 		}

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserMobilePayExpress: a Danish shop with delivery options. The
+// demo site dresses its buttons as MobilePay (the server picks the brand
+// from the currency); at the landing page the buyer sees what is shared
+// with the shop, picks a delivery option and approves; the confirmation
+// lists the delivery and the total with it, and the merchant sees where to
+// send the parcel.
+func TestBrowserMobilePayExpress(t *testing.T) {
+	b := startBrowser(t)
+	s := startShop(t,
+		"currency DKK",
+		`shipping letter 3900 "Letter to the mailbox"`,
+		`shipping parcel 5900 "Parcel to the door" default`,
+		`shipping pickup 0 "Pick up in the shop"`,
+	)
+	p := b.firstTab("buyer")
+
+	p.do("open the shop",
+		chromedp.Navigate(s.base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#product-socks")),
+	)
+	p.waitFor("the buttons speak MobilePay", `document.documentElement.dataset.brand === "mobilepay"`, pageTimeout)
+	if label := p.text("read the buy button", "#product-socks button[type=submit]"); label != "Buy with MobilePay" {
+		p.fail("the buy button names the brand", "button says %q, want %q", label, "Buy with MobilePay")
+	}
+	// The colour changes with a short transition.
+	p.waitFor("the buy button wears MobilePay's blue",
+		`getComputedStyle(document.querySelector("#product-socks button[type=submit]")).backgroundColor === "rgb(90, 120, 255)"`, pageTimeout)
+
+	p.do("press Buy with MobilePay on the socks", chromedp.Click(chromedp.CSS("#product-socks button[type=submit]")))
+	text, ref := openLanding(p, socks.price)
+	t.Logf("order %s", ref)
+	for _, want := range []string{"Information you share", "Name", "Email address", "Phone number", "Address", "Letter to the mailbox", "Parcel to the door", "Pick up in the shop"} {
+		if !strings.Contains(text, want) {
+			p.fail("the landing page asks for consent and delivery", "%q is not on the page", want)
+		}
+	}
+	p.do("choose the letter and approve",
+		chromedp.Click(chromedp.CSS(`input[name="shipping_option"][value="letter"]`), chromedp.NodeVisible),
+		chromedp.Click(approveButton, chromedp.NodeVisible),
+	)
+	p.waitFor("back at the shop, the confirmation page", onConfirmation, waitingTimeout)
+	if got := p.text("read the delivery line", "#shipping"); !strings.Contains(got, "Letter to the mailbox") || !strings.Contains(got, "39.00 DKK") {
+		p.fail("the confirmation lists the delivery", "#shipping is %q", got)
+	}
+	if got := p.text("read the total", "#total"); got != "188.00 DKK" {
+		p.fail("the total includes the delivery", "#total is %q, want 188.00 DKK", got)
+	}
+
+	o := s.order(ref)
+	if o.Status != "authorized" || o.Amount != socks.price+3900 || o.Currency != "DKK" {
+		t.Fatalf("order %s: %s %d %s, want authorized %d DKK", ref, o.Status, o.Amount, o.Currency, socks.price+3900)
+	}
+
+	// The merchant sees whom to send it to.
+	m := b.newTab("merchant")
+	row := `#orders tr[data-reference="` + ref + `"]`
+	m.do("open the admin page", chromedp.Navigate(s.base+"/vipps/admin"), chromedp.WaitVisible(chromedp.CSS("#token")))
+	m.do("sign in with the admin token",
+		chromedp.SetValue(chromedp.CSS("#token"), adminToken),
+		chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+	)
+	buyer := m.text("read the buyer", row+" td.buyer")
+	for _, want := range []string{"Karen Blixen", "Strandvejen 111", "2960 Rungsted Kyst", "karen@example.com"} {
+		if !strings.Contains(buyer, want) {
+			m.fail("the admin page shows the delivery address", "buyer cell %q lacks %q", buyer, want)
+		}
+	}
+}
