@@ -524,7 +524,7 @@ func TestDanishShopSpeaksMobilePay(t *testing.T) {
 		t.Fatalf("amount %d", p.Amount.Value)
 	}
 	resp, body := do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil, "Accept-Language", "da-DK,da;q=0.9,en;q=0.5")
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "Godkend betalingen i MobilePay-appen") || !strings.Contains(string(body), `lang="da"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Godkend betalingen i MobilePay-appen") || !strings.Contains(string(body), `lang="da" data-brand="mobilepay"`) {
 		t.Fatalf("waiting page: %d\n%s", resp.StatusCode, body)
 	}
 	simPost(t, "/_sim/payments/"+ref+"/approve", "")
