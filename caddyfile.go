@@ -39,7 +39,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    reference_prefix       <prefix>
 //	    currency               NOK|DKK|EUR|SEK
 //	    payment_description    <text>
-//	    product                <sku> <price in minor units> <name> [vat <percent>]
+//	    product                <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]
 //	    catalog                <file.json>
 //	    collect                name|email|address|phone...
 //	    shipping               <id> <price in minor units> <name> [default] [vat <percent>]
@@ -183,11 +183,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>]
+// parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]
 func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {
+	const usage = "product needs: <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]"
 	args := d.RemainingArgs()
-	if len(args) != 3 && len(args) != 5 {
-		return shop.Product{}, d.Errf("product needs: <sku> <price in minor units> <name> [vat <percent>], got %d arguments", len(args))
+	if len(args) < 3 {
+		return shop.Product{}, d.Errf("%s, got %d arguments", usage, len(args))
 	}
 	p := shop.Product{SKU: args[0], Name: args[2]}
 	price, err := strconv.ParseInt(args[1], 10, 64)
@@ -199,15 +200,22 @@ func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {
 		return shop.Product{}, d.Errf("product %s: invalid price '%s'%s", args[0], args[1], hint)
 	}
 	p.Price = price
-	if len(args) == 5 {
-		if args[3] != "vat" {
-			return shop.Product{}, d.Errf("product %s: expected 'vat <percent>', got '%s'", args[0], args[3])
+	for rest := args[3:]; len(rest) > 0; {
+		switch {
+		case rest[0] == "vat" && len(rest) > 1 && p.VAT == nil:
+			v, err := shop.ParsePercent(rest[1])
+			if err != nil {
+				return shop.Product{}, d.Errf("product %s: invalid vat '%s'", args[0], rest[1])
+			}
+			p.VAT, rest = &v, rest[2:]
+		case rest[0] == "collect" && len(rest) > 1 && p.Collect == nil:
+			if _, err := shop.ParseCollect(rest[1:]); err != nil {
+				return shop.Product{}, d.Errf("product %s: %v", args[0], err)
+			}
+			p.Collect, rest = rest[1:], nil
+		default:
+			return shop.Product{}, d.Errf("product %s: expected 'vat <percent>' or 'collect <detail>...', got '%s'", args[0], rest[0])
 		}
-		v, err := shop.ParsePercent(args[4])
-		if err != nil {
-			return shop.Product{}, d.Errf("product %s: invalid vat '%s'", args[0], args[4])
-		}
-		p.VAT = &v
 	}
 	return p, nil
 }

@@ -27,6 +27,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		payment_description "Order from the shop"
 		product socks 14900 "Wool socks" vat 25
 		product book 34900 "Cookbook" vat 0
+		product poster 19900 "Poster" collect address name
 		catalog catalog.json
 		success_url /thanks.html
 		cancel_url /cart.html
@@ -47,7 +48,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Environment != "test" || h.ClientSecret != "{env.VIPPS_CLIENT_SECRET}" || h.BasePath != "/pay" ||
-		len(h.Products) != 2 || h.Products[0].Price != 14900 || *h.Products[1].VAT != 0 ||
+		len(h.Products) != 3 || strings.Join(h.Products[2].Collect, " ") != "address name" || h.Products[0].Price != 14900 || *h.Products[1].VAT != 0 ||
 		h.MaxBodySize != 32000 || time.Duration(h.PollInterval) != 10*time.Second || len(h.AdminUsers) != 2 ||
 		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" ||
 		strings.Join(h.Collect, ",") != "name,address,phone" || len(h.Shipping) != 3 || h.Shipping[0].Price != 4900 ||
@@ -88,6 +89,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"negative price", "vipps {\n\tproduct socks -1 Socks\n}", "invalid price"},
 		{"product without name", "vipps {\n\tproduct socks 100\n}", "product needs"},
 		{"bad vat keyword", "vipps {\n\tproduct socks 100 Socks tax 25\n}", "expected 'vat"},
+		{"product collects junk", "vipps {\n\tproduct socks 100 Socks collect shoesize\n}", "cannot collect"},
+		{"product collects nothing", "vipps {\n\tproduct socks 100 Socks vat 25 collect\n}", "expected 'vat"},
 		{"unknown vat", "vipps {\n\tproduct socks 100 Socks vat 17\n}", "not a rate used"},
 		{"duplicate sku", "vipps {\n\tproduct socks 100 Socks\n\tproduct socks 200 Other\n}", "listed twice"},
 		{"bad duration", "vipps {\n\tpoll_interval soon\n}", "invalid poll_interval"},
