@@ -57,7 +57,7 @@ func TestEveryPageRendersInEveryLanguage(t *testing.T) {
 			if m := keyLike.FindString(html); m != "" {
 				t.Errorf("%s in %s shows the key %q", page.name, code, m)
 			}
-			if !strings.Contains(html, `<html lang="`+code+`" data-brand="vipps">`) {
+			if !strings.Contains(html, `<html lang="`+code+`" data-brand="mobilepay">`) {
 				t.Errorf("%s in %s does not declare its language", page.name, code)
 			}
 			if strings.Contains(html, "{brand}") {
