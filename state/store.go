@@ -47,6 +47,7 @@ type Options struct {
 // of the plugin in a process.
 type Store struct {
 	db      *badger.DB
+	syncer  *groupSync
 	now     func() time.Time
 	history int
 	locks   [256]sync.Mutex
@@ -106,7 +107,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening badger: %w", err)
 	}
-	return &Store{db: db, now: opts.Now, history: opts.HistoryLimit}, nil
+	s := &Store{db: db, now: opts.Now, history: opts.HistoryLimit}
+	s.syncer = newGroupSync(db.Sync)
+	return s, nil
 }
 
 // Close closes the database.
@@ -166,9 +169,9 @@ func (s *Store) Create(o *Order, jobs ...Job) error {
 }
 
 // sync makes every commit so far durable (the memtable's write-ahead log and
-// the value log are fsynced).
+// the value log are fsynced). Concurrent callers share one fsync.
 func (s *Store) sync() error {
-	if err := s.db.Sync(); err != nil {
+	if err := s.syncer.Sync(); err != nil {
 		return fmt.Errorf("syncing the order database: %w", err)
 	}
 	return nil
