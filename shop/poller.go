@@ -23,11 +23,14 @@ const (
 // return were both lost. Its work per tick grows with the number of pending
 // orders due a check, never with the number of finished ones.
 func (s *Service) RunPoller(ctx context.Context) {
-	s.every(ctx, s.cfg.PollInterval, "poller", s.PollOnce)
+	// The poller takes one batch per tick: orders it could not check are
+	// due again at once, and must not spin against an unreachable Vipps.
+	s.every(ctx, s.cfg.PollInterval, "poller", 0, s.PollOnce)
 }
 
-// every runs tick every interval until ctx ends.
-func (s *Service) every(ctx context.Context, interval time.Duration, name string, tick func(context.Context) (int, error)) {
+// every runs tick each interval until ctx ends; with full > 0 a tick that
+// handled full items runs again at once.
+func (s *Service) every(ctx context.Context, interval time.Duration, name string, full int, tick func(context.Context) (int, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -35,8 +38,16 @@ func (s *Service) every(ctx context.Context, interval time.Duration, name string
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := tick(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn(name+" tick failed", zap.Error(err))
+			// A full batch means more is waiting: keep going rather than
+			// let a burst of orders wait a tick per batch.
+			for ctx.Err() == nil {
+				n, err := tick(ctx)
+				if err != nil && ctx.Err() == nil {
+					s.log.Warn(name+" tick failed", zap.Error(err))
+				}
+				if err != nil || full <= 0 || n < full {
+					break
+				}
 			}
 		}
 	}

@@ -38,7 +38,7 @@ const (
 // lease. Every job is idempotent at Vipps (stored keys, "already exists"
 // counts as done), which makes it exactly-once from the merchant's view.
 func (s *Service) RunWorker(ctx context.Context) {
-	s.every(ctx, workerTick, "outbox", s.RunJobsOnce)
+	s.every(ctx, workerTick, "outbox", jobBatch, s.RunJobsOnce)
 }
 
 // RunJobsOnce claims and runs the jobs that are due, returning how many ran.

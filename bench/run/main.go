@@ -1,0 +1,466 @@
+// Command run is the benchmark harness. It starts the Vipps simulator as
+// its own process and Caddy with the plugin (the binary ./xcaddy.sh build
+// makes) on a Caddyfile of its own, loads it with a fixed number of
+// concurrent buyers for a fixed time, and prints, side by side in one run:
+//
+//   - direct: create-payment calls sent straight to the simulator with the
+//     plugin's own client (the baseline);
+//   - checkout: the buy button's form post to /vipps/checkout;
+//   - order: a whole order — checkout, approval at the simulator, the
+//     buyer's return, and the merchant's ship (capture); the receipt is
+//     posted by the plugin's outbox meanwhile and counted at the end;
+//
+// with throughput, p50/p95/p99 latency, the Caddy process's CPU seconds,
+// and its resident memory idle and at peak. With -growth N it first loads N
+// finished orders into the order store (and 1,000 pending ones) and also
+// reports start-up time, the poller's work per tick, the merchant list's
+// first and a deep page, and bytes on disk per order.
+//
+//	./xcaddy.sh build && go run ./bench/run                 # the full run
+//	go run ./bench/run -growth 1000000                      # with a million orders
+//	go run ./bench/run -quick                               # seconds; CI runs it
+//
+// Ports: admin 2990, shop 8090, simulator 9290.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+const (
+	shopURL    = "http://localhost:8090"
+	simAddr    = "127.0.0.1:9290"
+	simURL     = "http://" + simAddr
+	adminToken = "bench-admin-token-123"
+)
+
+func main() {
+	caddyBin := flag.String("caddy", "./caddy", "the Caddy binary with the plugin (./xcaddy.sh build)")
+	conc := flag.String("c", "1,16,64", "concurrent buyers, comma separated")
+	dur := flag.Duration("d", 8*time.Second, "duration of each measurement")
+	quick := flag.Bool("quick", false, "a few seconds in all (CI): 1 and 4 buyers for 1s; fails if any request fails")
+	growth := flag.Int("growth", 0, "finished orders to preload into the store before starting Caddy")
+	flag.Parse()
+	if *quick {
+		*conc, *dur = "1,4", time.Second
+	}
+	if err := run(*caddyBin, *conc, *dur, *growth, *quick); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) error {
+	var levels []int
+	for _, f := range strings.Split(conc, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad concurrency %q", f)
+		}
+		levels = append(levels, c)
+	}
+	if _, err := os.Stat(caddyBin); err != nil {
+		return fmt.Errorf("%s: %w (build it with ./xcaddy.sh build)", caddyBin, err)
+	}
+	work, err := os.MkdirTemp("", "vipps-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	simBin := filepath.Join(work, "vipps-sim")
+	if out, err := exec.Command("go", "build", "-o", simBin, "./cmd/vipps-sim").CombinedOutput(); err != nil {
+		return fmt.Errorf("building the simulator: %v\n%s", err, out)
+	}
+	sim := exec.Command(simBin, "-listen", simAddr)
+	sim.Stdout, sim.Stderr = io.Discard, io.Discard
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer stop(sim)
+	if _, err := waitUp(simURL+"/_sim/clock", 20*time.Second); err != nil {
+		return fmt.Errorf("the simulator did not start: %w", err)
+	}
+
+	dataDir := filepath.Join(work, "data")
+	if growth > 0 {
+		if err := preload(dataDir, growth); err != nil {
+			return err
+		}
+	}
+
+	cfg := filepath.Join(work, "Caddyfile")
+	if err := os.WriteFile(cfg, []byte(caddyfile(dataDir, work)), 0o600); err != nil {
+		return err
+	}
+	caddy := exec.Command(caddyBin, "run", "--config", cfg, "--adapter", "caddyfile")
+	caddy.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(work, "xdg"), "XDG_CONFIG_HOME="+filepath.Join(work, "xdg"))
+	logFile, _ := os.Create(filepath.Join(work, "caddy.log"))
+	caddy.Stdout, caddy.Stderr = logFile, logFile
+	started := time.Now()
+	if err := caddy.Start(); err != nil {
+		return err
+	}
+	defer stop(caddy)
+	up, err := waitUp(shopURL+"/vipps/shop.json", 60*time.Second)
+	if err != nil {
+		return fmt.Errorf("caddy did not start: %w", err)
+	}
+	startup := up.Sub(started)
+	pid := caddy.Process.Pid
+	time.Sleep(time.Second)
+	idle := procKB(pid, "VmRSS")
+
+	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB", startup.Round(time.Millisecond), idle/1024)
+	if growth > 0 {
+		fmt.Printf(" (%d orders stored)", growth)
+	}
+	fmt.Println()
+	fmt.Println()
+	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ direct |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+
+	b := newBuyers()
+	failures := int64(0)
+	for _, c := range levels {
+		direct := measure(pid, c, dur, b.direct)
+		checkout := measure(pid, c, dur, b.checkout)
+		order := measure(pid, c, dur, b.order)
+		for _, row := range []struct {
+			name string
+			r    result
+		}{{"direct", direct}, {"checkout", checkout}, {"order", order}} {
+			failures += row.r.failed
+			cpuPerOp := 0.0
+			if row.r.ok > 0 {
+				cpuPerOp = row.r.cpu / float64(row.r.ok) * 1000
+			}
+			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | **%.2f** |\n", c, row.name, row.r.rate(), row.r.failed,
+				ms(row.r.pct(0.5)), ms(row.r.pct(0.95)), ms(row.r.pct(0.99)), row.r.cpu, cpuPerOp, row.r.peakKB/1024, row.r.rate()/direct.rate())
+		}
+	}
+	receipts, orders := b.receipts()
+	fmt.Printf("\nwhole orders shipped: %d; receipts posted by the outbox within 15 s: %d\n", orders, receipts)
+
+	if growth > 0 {
+		if err := listFigures(); err != nil {
+			return err
+		}
+	}
+	if strict && (failures > 0 || receipts < orders) {
+		return fmt.Errorf("%d requests failed, %d of %d receipts posted; see the Caddy log", failures, receipts, orders)
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func caddyfile(dataDir, work string) string {
+	return fmt.Sprintf(`{
+	admin localhost:2990
+	http_port 8090
+	persist_config off
+	skip_install_trust
+	grace_period 1s
+	storage file_system %s
+	log {
+		level WARN
+	}
+}
+
+http://localhost:8090 {
+	vipps {
+		environment test
+		api_url %s
+		client_id bench
+		client_secret bench-secret
+		subscription_key bench-key
+		merchant_serial_number 123456
+		public_url %s
+		reference_prefix bench
+		product socks 14900 "Wool socks" vat 25
+		product mug 19900 "Coffee mug" vat 25
+		admin_token %s
+		data_dir %s
+	}
+	respond "shop" 200
+}
+`, filepath.Join(work, "caddy-storage"), simURL, shopURL, adminToken, dataDir)
+}
+
+// --- the buyers ---
+
+type buyers struct {
+	client *http.Client
+	vipps  *vipps.Client
+	mu     sync.Mutex
+	placed []string
+}
+
+func newBuyers() *buyers {
+	transport := &http.Transport{MaxIdleConnsPerHost: 512}
+	c, err := vipps.New(vipps.Config{
+		BaseURL: simURL, ClientID: "bench", ClientSecret: "bench", SubscriptionKey: "bench-key",
+		MerchantSerialNumber: "123456", HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: transport}, MaxRetries: -1,
+	})
+	if err != nil {
+		panic(err)
+	}
+	return &buyers{
+		client: &http.Client{Timeout: 30 * time.Second, Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		vipps: c,
+	}
+}
+
+var cartForm = url.Values{"sku": {"socks", "mug"}, "qty": {"2", "1"}}.Encode()
+
+// direct sends the create call the plugin makes, straight to the simulator.
+func (b *buyers) direct(ctx context.Context) error {
+	ref := "direct-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:24]
+	_, err := b.vipps.CreatePayment(ctx, uuid.NewString(), vipps.CreatePaymentRequest{
+		Amount: vipps.Amount{Currency: "NOK", Value: 47700}, PaymentMethod: vipps.PaymentMethod{Type: "WALLET"},
+		Reference: ref, UserFlow: "WEB_REDIRECT", ReturnURL: shopURL + "/vipps/return?reference=" + ref,
+		PaymentDescription: "2 × Wool socks, 1 × Coffee mug",
+	})
+	return err
+}
+
+// checkout posts the buy button's form and returns the order reference.
+func (b *buyers) checkoutRef(ctx context.Context) (string, error) {
+	resp, err := b.do(ctx, http.MethodPost, shopURL+"/vipps/checkout", cartForm, "application/x-www-form-urlencoded", http.StatusSeeOther)
+	if err != nil {
+		return "", err
+	}
+	return resp.Header.Get("X-Vipps-Reference"), nil
+}
+
+func (b *buyers) checkout(ctx context.Context) error {
+	_, err := b.checkoutRef(ctx)
+	return err
+}
+
+// order walks a whole order: checkout, approval, return, ship.
+func (b *buyers) order(ctx context.Context) error {
+	ref, err := b.checkoutRef(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := b.do(ctx, http.MethodPost, simURL+"/_sim/payments/"+ref+"/approve", "", "", http.StatusOK); err != nil {
+		return err
+	}
+	resp, err := b.do(ctx, http.MethodGet, shopURL+"/vipps/return?reference="+ref, "", "", http.StatusSeeOther)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(resp.Header.Get("Location"), "/confirmation") {
+		return fmt.Errorf("return of %s went to %s", ref, resp.Header.Get("Location"))
+	}
+	if _, err := b.do(ctx, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", "", "", http.StatusOK, "Authorization", "Bearer "+adminToken); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.placed = append(b.placed, ref)
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *buyers) do(ctx context.Context, method, u, body, ctype string, want int, headers ...string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return resp, fmt.Errorf("%s %s: status %d, want %d", method, u, resp.StatusCode, want)
+	}
+	return resp, nil
+}
+
+// receipts waits up to 15 s for the outbox to post a receipt for every
+// shipped order and returns how many it did.
+func (b *buyers) receipts() (int, int) {
+	b.mu.Lock()
+	placed := slices.Clone(b.placed)
+	b.mu.Unlock()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n := b.countReceipts(placed)
+		if n >= len(placed) || time.Now().After(deadline) {
+			return n, len(placed)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func (b *buyers) countReceipts(placed []string) int {
+	resp, err := b.client.Get(simURL + "/_sim/receipts")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	n := 0
+	for _, ref := range placed {
+		if strings.Contains(string(data), `"order_id":"`+ref+`"`) {
+			n++
+		}
+	}
+	return n
+}
+
+// --- measuring ---
+
+type result struct {
+	ok, failed int64
+	latencies  []time.Duration
+	elapsed    time.Duration
+	cpu        float64 // Caddy CPU seconds during the run
+	peakKB     float64 // Caddy VmHWM after the run
+}
+
+func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[int(p*float64(len(r.latencies)-1))]
+}
+
+// measure runs op from c goroutines for d and records latencies and what
+// the Caddy process spent.
+func measure(pid, c int, d time.Duration, op func(ctx context.Context) error) result {
+	var ok, failed atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	cpu0 := cpuSeconds(pid)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				t := time.Now()
+				if err := op(context.Background()); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				mine = append(mine, time.Since(t))
+				ok.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		fmt.Fprintln(os.Stderr, "first failure:", err)
+	}
+	slices.Sort(lat)
+	return result{ok: ok.Load(), failed: failed.Load(), latencies: lat, elapsed: time.Since(start),
+		cpu: cpuSeconds(pid) - cpu0, peakKB: procKB(pid, "VmHWM")}
+}
+
+// cpuSeconds is the user+system CPU time of a process (/proc/<pid>/stat).
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
+}
+
+// procKB reads a field such as VmRSS or VmHWM from /proc/<pid>/status.
+func procKB(pid int, field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func waitUp(u string, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Now(), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("status " + resp.Status)
+			}
+			return time.Time{}, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+	}
+}
