@@ -83,6 +83,12 @@ func preload(dir string, n int) error {
 		s.Close()
 		return err
 	}
+	// A shop that grew over years has a compacted store; so should this one
+	// before Caddy opens it.
+	if err := s.DB().Flatten(2); err != nil {
+		s.Close()
+		return err
+	}
 	loaded := time.Since(start)
 	tickBig, err := pollTick(s, now)
 	if err != nil {
@@ -105,7 +111,7 @@ func preload(dir string, n int) error {
 		return err
 	}
 	bytes := dirSize(dir)
-	fmt.Printf("Preloaded %d finished + %d pending orders through state.Import in %s; %.0f bytes on disk per order (%.1f MB in all).\n",
+	fmt.Printf("Preloaded %d finished + %d pending orders through state.Import (and compacted) in %s; %.0f bytes on disk per order (%.1f MB in all).\n",
 		n, pendingOrders, loaded.Round(time.Second), float64(bytes)/float64(n+pendingOrders), float64(bytes)/1e6)
 	fmt.Printf("Poller tick (DuePending of the %d due orders, median of 20): %s with %d finished orders beside them, %s with none — ratio %.2f.\n\n",
 		pendingOrders, tickBig, n, tickSmall, float64(tickBig)/float64(tickSmall))

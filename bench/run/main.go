@@ -103,16 +103,43 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 		return fmt.Errorf("the simulator did not start: %w", err)
 	}
 
-	dataDir := filepath.Join(work, "data")
+	b := newBuyers()
+	var empty map[int]float64
 	if growth > 0 {
-		if err := preload(dataDir, growth); err != nil {
+		// The empty-store figure first, in the same run, for the ratio.
+		fmt.Println("### Empty store")
+		fmt.Println()
+		var err error
+		if empty, _, err = pass(caddyBin, work, filepath.Join(work, "empty"), levels, dur, b, 0); err != nil {
+			return err
+		}
+		fmt.Printf("\n### %d orders stored\n\n", growth)
+		if err := preload(filepath.Join(work, "data"), growth); err != nil {
 			return err
 		}
 	}
+	grown, failures, err := pass(caddyBin, work, filepath.Join(work, "data"), levels, dur, b, growth)
+	if err != nil {
+		return err
+	}
+	if growth > 0 {
+		fmt.Println()
+		for _, c := range levels {
+			fmt.Printf("checkout at %d buyers with %d orders stored ÷ empty store: **%.2f** (%.1f ÷ %.1f req/s)\n", c, growth, grown[c]/empty[c], grown[c], empty[c])
+		}
+	}
+	if strict && failures > 0 {
+		return fmt.Errorf("%d requests failed or receipts were missing; see the Caddy log", failures)
+	}
+	return nil
+}
 
+// pass starts Caddy on a data directory, measures every concurrency level
+// and stops it. It returns the checkout rate per level and the failures.
+func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, int64, error) {
 	cfg := filepath.Join(work, "Caddyfile")
 	if err := os.WriteFile(cfg, []byte(caddyfile(dataDir, work)), 0o600); err != nil {
-		return err
+		return nil, 0, err
 	}
 	caddy := exec.Command(caddyBin, "run", "--config", cfg, "--adapter", "caddyfile")
 	caddy.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(work, "xdg"), "XDG_CONFIG_HOME="+filepath.Join(work, "xdg"))
@@ -120,33 +147,28 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 	caddy.Stdout, caddy.Stderr = logFile, logFile
 	started := time.Now()
 	if err := caddy.Start(); err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer stop(caddy)
 	up, err := waitUp(shopURL+"/vipps/shop.json", 60*time.Second)
 	if err != nil {
-		return fmt.Errorf("caddy did not start: %w", err)
+		return nil, 0, fmt.Errorf("caddy did not start: %w", err)
 	}
 	startup := up.Sub(started)
 	pid := caddy.Process.Pid
 	time.Sleep(time.Second)
 	idle := procKB(pid, "VmRSS")
 
-	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB", startup.Round(time.Millisecond), idle/1024)
-	if growth > 0 {
-		fmt.Printf(" (%d orders stored)", growth)
-	}
-	fmt.Println()
-	fmt.Println()
+	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB (%d orders stored)\n\n", startup.Round(time.Millisecond), idle/1024, stored)
 	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ direct |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
-
-	b := newBuyers()
+	rates := map[int]float64{}
 	failures := int64(0)
 	for _, c := range levels {
 		direct := measure(pid, c, dur, b.direct)
 		checkout := measure(pid, c, dur, b.checkout)
 		order := measure(pid, c, dur, b.order)
+		rates[c] = checkout.rate()
 		for _, row := range []struct {
 			name string
 			r    result
@@ -162,16 +184,17 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 	}
 	receipts, orders := b.receipts()
 	fmt.Printf("\nwhole orders shipped: %d; receipts posted by the outbox within 15 s: %d\n", orders, receipts)
-
-	if growth > 0 {
+	failures += int64(orders - receipts)
+	if stored > 0 {
 		if err := listFigures(); err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
-	if strict && (failures > 0 || receipts < orders) {
-		return fmt.Errorf("%d requests failed, %d of %d receipts posted; see the Caddy log", failures, receipts, orders)
+	// The next pass starts from a fresh simulator, as this one did.
+	if _, err := b.do(context.Background(), http.MethodPost, simURL+"/_sim/reset", "", "", http.StatusNoContent); err != nil {
+		return nil, 0, err
 	}
-	return nil
+	return rates, failures, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
@@ -310,10 +333,11 @@ func (b *buyers) do(ctx context.Context, method, u, body, ctype string, want int
 }
 
 // receipts waits up to 15 s for the outbox to post a receipt for every
-// shipped order and returns how many it did.
+// order shipped since the last call and returns how many it did.
 func (b *buyers) receipts() (int, int) {
 	b.mu.Lock()
 	placed := slices.Clone(b.placed)
+	b.placed = nil
 	b.mu.Unlock()
 	deadline := time.Now().Add(15 * time.Second)
 	for {

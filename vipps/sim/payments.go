@@ -202,6 +202,7 @@ func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn st
 		}
 		s.payments[k] = p
 		s.order = append(s.order, k)
+		s.open[k] = p
 		s.record(p, vipps.EventCreated, req.Amount.Value, key)
 		return http.StatusCreated, resp, nil
 	})
@@ -383,10 +384,15 @@ func (s *Simulator) expireLocked(p *payment) {
 	s.record(p, vipps.EventExpired, p.Req.Amount.Value, "")
 }
 
+// expireDue expires what is due. It looks only at payments still waiting
+// for the buyer, so a simulator holding many finished payments stays fast.
 func (s *Simulator) expireDue() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, k := range s.order {
-		s.expireLocked(s.payments[k])
+	for k, p := range s.open {
+		s.expireLocked(p)
+		if p.State != vipps.StateCreated {
+			delete(s.open, k)
+		}
 	}
 }

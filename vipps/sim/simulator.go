@@ -59,6 +59,7 @@ type Simulator struct {
 	tokens     map[string]tokenInfo
 	payments   map[string]*payment // msn/reference
 	order      []string            // payment keys in creation order
+	open       map[string]*payment // payments that were CREATED when last seen
 	landing    map[string]string   // landing token → payment key
 	idem       map[string]*idemEntry
 	hooks      map[string]*hook
@@ -120,6 +121,7 @@ func (s *Simulator) resetLocked() {
 	s.tokens = map[string]tokenInfo{}
 	s.payments = map[string]*payment{}
 	s.order = nil
+	s.open = map[string]*payment{}
 	s.landing = map[string]string{}
 	s.idem = map[string]*idemEntry{}
 	s.hooks = map[string]*hook{}
