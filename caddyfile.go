@@ -114,6 +114,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil || dur <= 0 {
 				return d.Errf("invalid %s '%s': use a positive duration such as 5s or 30d", opt, s)
 			}
+			if opt == "timeout" {
+				if err := checkTimeout(dur); err != nil {
+					return d.Err(err.Error())
+				}
+			}
 			*target = caddy.Duration(dur)
 			continue
 		}

@@ -257,13 +257,15 @@ func TestMetricsAfterScriptedOrders(t *testing.T) {
 	after := scrape(t)
 	delta := func(name string) float64 { return after[name] - before[name] }
 	checks := map[string]float64{
-		`caddy_vipps_orders_total{outcome="created"}`:                   2,
-		`caddy_vipps_orders_total{outcome="authorized"}`:                1,
-		`caddy_vipps_orders_total{outcome="captured"}`:                  1,
-		`caddy_vipps_orders_total{outcome="aborted"}`:                   1,
-		`caddy_vipps_webhook_rejections_total{reason="signature"}`:      1,
-		`caddy_vipps_api_calls_total{operation="create",status="200"}`:  2,
-		`caddy_vipps_api_calls_total{operation="capture",status="200"}`: 1,
+		`caddy_vipps_orders_total{outcome="created"}`:              2,
+		`caddy_vipps_orders_total{outcome="authorized"}`:           1,
+		`caddy_vipps_orders_total{outcome="captured"}`:             1,
+		`caddy_vipps_orders_total{outcome="aborted"}`:              1,
+		`caddy_vipps_webhook_rejections_total{reason="signature"}`: 1,
+		// What Vipps answered, not a blanket 200: create is 201.
+		`caddy_vipps_api_calls_total{operation="create payment",status="201"}`:  2,
+		`caddy_vipps_api_calls_total{operation="create payment",status="200"}`:  0,
+		`caddy_vipps_api_calls_total{operation="capture payment",status="200"}`: 1,
 	}
 	for name, want := range checks {
 		if got := delta(name); got != want {

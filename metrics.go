@@ -32,7 +32,7 @@ func registerMetrics(reg prometheus.Registerer, log *zap.Logger) *metricSet {
 			}, []string{"outcome"}),
 			apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Namespace: "caddy", Subsystem: "vipps", Name: "api_calls_total",
-				Help: "Calls to the Vipps API by operation and result (HTTP status, or error for no answer).",
+				Help: "HTTP exchanges with the Vipps API, retries included, by operation and the status Vipps answered (error when no answer came).",
 			}, []string{"operation", "status"}),
 			webhookRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Namespace: "caddy", Subsystem: "vipps", Name: "webhook_rejections_total",

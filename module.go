@@ -170,7 +170,10 @@ type Handler struct {
 	// MaxBodySize caps request bodies, in bytes. Default: 64 KiB.
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
 
-	// Timeout bounds each call to Vipps, retries included. Default: 15s.
+	// Timeout bounds each call to Vipps, retries included. Default: 15s;
+	// at most 1m, so that the background worker, which takes over an
+	// operation whose answer did not come after 2 minutes, never sends it
+	// while the request that started it still does.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
 	// BuyerRetention is how long buyer details (phone number, name,
@@ -228,6 +231,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	metrics := registerMetrics(ctx.GetMetricsRegistry(), h.logger)
+	observer := newObserver(ctx, h.logger, metrics)
 	client, err := vipps.New(vipps.Config{
 		BaseURL:              baseURL,
 		ClientID:             h.clientID,
@@ -239,6 +243,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PluginName:           "caddy-vipps",
 		PluginVersion:        Version,
 		HTTPClient:           vipps.DefaultHTTPClient(),
+		Observe:              observer.VippsExchange,
 	})
 	if err != nil {
 		return fmt.Errorf("vipps client: %w", err)
@@ -246,7 +251,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.openStore(); err != nil {
 		return err
 	}
-	observer := newObserver(ctx, h.logger, metrics)
 	h.svc, err = shop.New(shop.Config{
 		PublicURL:            h.PublicURL,
 		BasePath:             h.BasePath,
@@ -355,6 +359,9 @@ func (h *Handler) setDefaults() error {
 	if h.Timeout == 0 {
 		h.Timeout = caddy.Duration(15 * time.Second)
 	}
+	if err := checkTimeout(time.Duration(h.Timeout)); err != nil {
+		return err
+	}
 	if h.BuyerRetention == 0 {
 		h.BuyerRetention = caddy.Duration(30 * 24 * time.Hour)
 	}
@@ -412,6 +419,15 @@ func (h *Handler) resolveSecrets() error {
 		h.clientSecret = orDefault(h.clientSecret, "simulator-secret")
 		h.subscriptionKey = orDefault(h.subscriptionKey, "simulator-subscription-key")
 		h.msn = orDefault(h.msn, "123456")
+	}
+	return nil
+}
+
+// checkTimeout bounds the timeout of a Vipps call below the hand-over of a
+// merchant operation to the background worker.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 || d > shop.MaxCallTimeout {
+		return fmt.Errorf("timeout %s: use at most %s, so that a background retry of an operation never overlaps the request that started it", d, shop.MaxCallTimeout)
 	}
 	return nil
 }

@@ -2,13 +2,13 @@ package caddyvipps
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyevents"
 	"go.uber.org/zap"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
-	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
 // observer turns committed order changes into metrics and Caddy events
@@ -60,16 +60,14 @@ func (o *observer) OrderChanged(before, after *state.Order, src state.Source) {
 	})
 }
 
-// APICall implements shop.Observer.
-func (o *observer) APICall(op string, err error) {
-	status := "200"
-	if err != nil {
-		status = "error"
-		if code := vipps.StatusCode(err); code != 0 {
-			status = strconv.Itoa(code)
-		}
+// VippsExchange hears about every HTTP exchange with Vipps (the client's
+// Observe hook): the status Vipps answered, or "error" when no answer came.
+func (o *observer) VippsExchange(operation string, status int, _ time.Duration) {
+	label := "error"
+	if status != 0 {
+		label = strconv.Itoa(status)
 	}
-	o.metrics.apiCalls.WithLabelValues(op, status).Inc()
+	o.metrics.apiCalls.WithLabelValues(operation, label).Inc()
 }
 
 // WebhookRejected implements handlers.Observer.

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,7 +24,9 @@ const (
 )
 
 type adminPage struct {
-	L        *Lang
+	L *Lang
+	// Nonce starts the keys of the page's forms (see adminAction).
+	Nonce    string
 	Title    string
 	Base     string
 	Orders   []MerchantOrder
@@ -62,7 +66,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	l := h.lang(r)
 	page := adminPage{L: l, Title: l.T("admin.title"), Base: h.cfg.BasePath, Next: next, Status: r.URL.Query().Get("status"),
-		Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error"), LoggedIn: actor != ""}
+		Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error"), LoggedIn: actor != "", Nonce: newNonce()}
 	for _, o := range orders {
 		page.Orders = append(page.Orders, h.merchantOrder(o, now))
 	}
@@ -148,26 +152,35 @@ func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, actor stri
 		return
 	}
 	ref := r.PostForm.Get("reference")
+	// An empty amount field means all; anything typed must be a whole
+	// number above zero.
 	var amount int64
 	if s := strings.TrimSpace(r.PostForm.Get("amount")); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			h.adminBack(w, r, "", "The amount must be a whole number of øre/cents.")
+		if err != nil || n <= 0 {
+			h.adminBack(w, r, "", "The amount must be a whole number of øre/cents above zero.")
 			return
 		}
 		amount = n
+	}
+	// Every form on the page carries a key made when the page was drawn:
+	// a second click or a resubmitted form finds the operation the first
+	// one started.
+	c := shop.Caller{Actor: actor}
+	if k := r.PostForm.Get("key"); k != "" && shop.CheckClientKey(k) == nil {
+		c.Key = "admin-" + k
 	}
 	var o *state.Order
 	var err error
 	switch r.PostForm.Get("op") {
 	case "ship":
-		o, _, err = h.svc.Ship(r.Context(), ref, shop.ShipRequest{Amount: amount, Actor: actor})
+		o, _, err = h.svc.Ship(r.Context(), ref, shop.ShipRequest{Amount: amount, All: amount == 0, Caller: c})
 	case "cancel":
-		o, _, err = h.svc.Cancel(r.Context(), ref, actor)
+		o, _, err = h.svc.Cancel(r.Context(), ref, c)
 	case "refund":
-		o, _, err = h.svc.Refund(r.Context(), ref, amount, actor)
+		o, _, err = h.svc.Refund(r.Context(), ref, shop.RefundRequest{Amount: amount, All: amount == 0, Caller: c})
 	case "refresh":
-		o, err = h.svc.Refresh(r.Context(), ref, state.SourceMerchant)
+		o, err = h.svc.CheckAtVipps(r.Context(), ref)
 	default:
 		h.adminBack(w, r, "", "Unknown action.")
 		return
@@ -229,4 +242,11 @@ func (h *Handler) problems() []BackgroundProblem {
 		}
 	}
 	return out
+}
+
+// newNonce returns 128 random bits in hex.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

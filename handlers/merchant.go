@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -85,14 +83,26 @@ func tokenEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
-// operationRequest is the optional JSON body of ship, cancel and refund.
-type operationRequest struct {
-	Amount int64 `json:"amount"`
-	// Lines, Final and TrackingURL apply to ship only.
-	Lines       []shop.CartLine `json:"lines"`
-	Final       bool            `json:"final"`
-	TrackingURL string          `json:"tracking_url"`
+// shipBody is the JSON body of ship: exactly one of amount, all and lines.
+// An empty body means all.
+type shipBody struct {
+	Amount      int64           `json:"amount,omitempty"`
+	All         bool            `json:"all,omitempty"`
+	Lines       []shop.CartLine `json:"lines,omitempty"`
+	Final       bool            `json:"final,omitempty"`
+	TrackingURL string          `json:"tracking_url,omitempty"`
 }
+
+var shipFields = []string{"amount", "all", "lines", "final", "tracking_url"}
+
+// refundBody is the JSON body of refund: amount or all. An empty body
+// means all.
+type refundBody struct {
+	Amount int64 `json:"amount,omitempty"`
+	All    bool  `json:"all,omitempty"`
+}
+
+var refundFields = []string{"amount", "all"}
 
 // OperationResponse is the answer of a merchant operation.
 type OperationResponse struct {
@@ -110,6 +120,9 @@ type Operation struct {
 	Status    string `json:"status"`
 	ErrorCode string `json:"error_code,omitempty"`
 	TraceID   string `json:"trace_id,omitempty"`
+	// InDoubt is set while Vipps has not said whether a pending operation
+	// was applied for longer than a request takes; the shop keeps asking.
+	InDoubt bool `json:"in_doubt,omitempty"`
 }
 
 // Money is what has happened to an order's money, in minor units.
@@ -120,38 +133,31 @@ type Money struct {
 	Captured   int64  `json:"captured"`
 	Cancelled  int64  `json:"cancelled"`
 	Refunded   int64  `json:"refunded"`
+	// Reserved is authorized and neither captured nor released: what can
+	// still be shipped or released.
+	Reserved int64 `json:"reserved"`
+	// Refundable is captured and not yet refunded.
+	Refundable int64 `json:"refundable"`
 }
 
-func readOperation(r *http.Request) (operationRequest, error) {
-	var req operationRequest
-	if r.ContentLength == 0 {
-		return req, nil
-	}
-	if err := r.ParseForm(); err == nil && r.PostForm.Get("amount") != "" {
-		return req, &shop.InputError{Field: "amount", Reason: "send the amount as JSON: {\"amount\": 10000}"}
-	}
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return req, err
-		}
-		return req, &shop.InputError{Reason: "the body is not valid JSON of the form {\"amount\": 10000}"}
-	}
-	return req, nil
+func moneyOf(o *state.Order) Money {
+	p := o.Payment
+	return Money{Currency: o.Currency, Amount: o.Amount, Authorized: p.Authorized, Captured: p.Captured,
+		Cancelled: p.Cancelled, Refunded: p.Refunded, Reserved: p.Reserved(), Refundable: p.Refundable()}
 }
 
-func operationResponse(o *state.Order, op *state.Operation) OperationResponse {
-	resp := OperationResponse{
-		Reference: o.Reference,
-		Status:    string(o.Status),
-		Payment: Money{Currency: o.Currency, Amount: o.Amount, Authorized: o.Payment.Authorized,
-			Captured: o.Payment.Captured, Cancelled: o.Payment.Cancelled, Refunded: o.Payment.Refunded},
-	}
+func (h *Handler) operationResponse(o *state.Order, op *state.Operation) OperationResponse {
+	resp := OperationResponse{Reference: o.Reference, Status: string(o.Status), Payment: moneyOf(o)}
 	if op != nil {
-		resp.Operation = &Operation{ID: op.ID, Kind: op.Kind, Amount: op.Amount, Status: op.Status, ErrorCode: op.ErrorCode, TraceID: op.TraceID}
+		v := h.operationView(*op)
+		resp.Operation = &v
 	}
 	return resp
+}
+
+func (h *Handler) operationView(op state.Operation) Operation {
+	return Operation{ID: op.ID, Kind: op.Kind, Amount: op.Amount, Status: op.Status, ErrorCode: op.ErrorCode,
+		TraceID: op.TraceID, InDoubt: h.svc.InDoubt(op)}
 }
 
 // answerOperation writes the outcome: 200 when done, 202 when Vipps did not
@@ -159,49 +165,67 @@ func operationResponse(o *state.Order, op *state.Operation) OperationResponse {
 func (h *Handler) answerOperation(w http.ResponseWriter, r *http.Request, o *state.Order, op *state.Operation, err error) {
 	var unavailable *shop.UnavailableError
 	if err != nil && errors.As(err, &unavailable) && o != nil && op != nil {
-		writeJSON(w, http.StatusAccepted, operationResponse(o, op))
+		writeJSON(w, http.StatusAccepted, h.operationResponse(o, op))
 		return
 	}
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, operationResponse(o, op))
+	writeJSON(w, http.StatusOK, h.operationResponse(o, op))
 }
 
-// ship serves POST {base}/orders/R/ship: capture what was shipped — all
-// that is reserved, {"amount": N}, or {"lines": [{"sku","qty"}]} — with
-// optional "final": true (release the rest) and "tracking_url".
+// ship serves POST {base}/orders/R/ship: capture what was shipped —
+// everything still reserved (an empty body, or {"all": true}),
+// {"amount": N}, or {"lines": [{"sku","qty"}]} — with optional
+// "final": true (release the rest) and "tracking_url".
 func (h *Handler) ship(w http.ResponseWriter, r *http.Request, actor string) {
-	req, err := readOperation(r)
+	var body shipBody
+	empty, err := readStrictJSON(r, &body, shipFields...)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	o, op, err := h.svc.Ship(r.Context(), r.PathValue("ref"), shop.ShipRequest{
-		Amount: req.Amount, Lines: req.Lines, Final: req.Final, TrackingURL: req.TrackingURL, Actor: actor,
+	if empty {
+		body.All = true
+	}
+	h.operate(w, r, shop.OpCapture, body, func(c shop.Caller) (*state.Order, *state.Operation, error) {
+		c.Actor = actor
+		return h.svc.Ship(r.Context(), r.PathValue("ref"), shop.ShipRequest{
+			Amount: body.Amount, All: body.All, Lines: body.Lines, Final: body.Final, TrackingURL: body.TrackingURL, Caller: c,
+		})
 	})
-	h.answerOperation(w, r, o, op, err)
 }
 
-// cancel serves POST {base}/orders/R/cancel: release what is still reserved.
+// cancel serves POST {base}/orders/R/cancel: release what is still
+// reserved. The body is empty or {}.
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, actor string) {
-	if _, err := readOperation(r); err != nil {
+	var body struct{}
+	if _, err := readStrictJSON(r, &body); err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	o, op, err := h.svc.Cancel(r.Context(), r.PathValue("ref"), actor)
-	h.answerOperation(w, r, o, op, err)
+	h.operate(w, r, shop.OpCancel, body, func(c shop.Caller) (*state.Order, *state.Operation, error) {
+		c.Actor = actor
+		return h.svc.Cancel(r.Context(), r.PathValue("ref"), c)
+	})
 }
 
-// refund serves POST {base}/orders/R/refund: pay back captured money (all of
-// it unless {"amount": N}).
+// refund serves POST {base}/orders/R/refund: pay back captured money —
+// everything captured and not refunded (an empty body, or {"all": true}),
+// or {"amount": N}.
 func (h *Handler) refund(w http.ResponseWriter, r *http.Request, actor string) {
-	req, err := readOperation(r)
+	var body refundBody
+	empty, err := readStrictJSON(r, &body, refundFields...)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	o, op, err := h.svc.Refund(r.Context(), r.PathValue("ref"), req.Amount, actor)
-	h.answerOperation(w, r, o, op, err)
+	if empty {
+		body.All = true
+	}
+	h.operate(w, r, shop.OpRefund, body, func(c shop.Caller) (*state.Order, *state.Operation, error) {
+		c.Actor = actor
+		return h.svc.Refund(r.Context(), r.PathValue("ref"), shop.RefundRequest{Amount: body.Amount, All: body.All, Caller: c})
+	})
 }

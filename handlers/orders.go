@@ -31,7 +31,10 @@ type MerchantOrder struct {
 	CaptureDeadline   *time.Time  `json:"capture_deadline,omitempty"`
 	DaysLeftToCapture *int        `json:"days_left_to_capture,omitempty"`
 	Operations        []Operation `json:"operations,omitempty"`
-	History           []History   `json:"history,omitempty"`
+	// InDoubt is set while an operation's outcome is not confirmed by
+	// Vipps for longer than a request takes (see Operation.InDoubt).
+	InDoubt bool      `json:"in_doubt,omitempty"`
+	History []History `json:"history,omitempty"`
 }
 
 // Shipping is the delivery chosen for an order.
@@ -90,18 +93,22 @@ type OrderList struct {
 
 // merchantOrder shows an order with its buyer's details, if still kept.
 func (h *Handler) merchantOrder(o *state.Order, now time.Time) MerchantOrder {
-	return merchantOrder(o, h.svc.BuyerOf(o.Reference), now)
+	m := merchantOrder(o, h.svc.BuyerOf(o.Reference), now)
+	for i, op := range o.Ops {
+		m.Operations[i] = h.operationView(op)
+		m.InDoubt = m.InDoubt || m.Operations[i].InDoubt
+	}
+	return m
 }
 
 func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOrder {
 	m := MerchantOrder{
-		Reference: o.Reference,
-		Status:    string(o.Status),
-		CreatedAt: o.CreatedAt,
-		UpdatedAt: o.UpdatedAt,
-		Items:     buyerView(o).Items,
-		Payment: Money{Currency: o.Currency, Amount: o.Amount, Authorized: o.Payment.Authorized,
-			Captured: o.Payment.Captured, Cancelled: o.Payment.Cancelled, Refunded: o.Payment.Refunded},
+		Reference:    o.Reference,
+		Status:       string(o.Status),
+		CreatedAt:    o.CreatedAt,
+		UpdatedAt:    o.UpdatedAt,
+		Items:        buyerView(o).Items,
+		Payment:      moneyOf(o),
 		Receipt:      o.Receipt,
 		Buyer:        buyerOf(buyer),
 		BuyerDetails: o.BuyerDetails,

@@ -10,29 +10,36 @@ import (
 // played again. Vipps signs every attempt anew (a fresh x-ms-date), so its
 // own retries are never refused.
 type replayGuard struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-	ttl  time.Duration
+	mu       sync.Mutex
+	accepted map[string]time.Time
+	ttl      time.Duration
 }
 
 func newReplayGuard(ttl time.Duration) *replayGuard {
-	return &replayGuard{seen: map[string]time.Time{}, ttl: ttl}
+	return &replayGuard{accepted: map[string]time.Time{}, ttl: ttl}
 }
 
-// firstTime records a signature and reports whether it was new.
-func (g *replayGuard) firstTime(signature string, now time.Time) bool {
+// seen reports whether a signature was accepted before and is still
+// remembered.
+func (g *replayGuard) seen(signature string, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if exp, ok := g.seen[signature]; ok && now.Before(exp) {
-		return false
-	}
-	if len(g.seen) > 50000 {
-		for k, exp := range g.seen {
+	exp, ok := g.accepted[signature]
+	return ok && now.Before(exp)
+}
+
+// remember records a signature whose delivery was handled. A delivery that
+// failed is not remembered, so Vipps' retry of it (or the same request sent
+// again) is handled.
+func (g *replayGuard) remember(signature string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.accepted) > 50000 {
+		for k, exp := range g.accepted {
 			if now.After(exp) {
-				delete(g.seen, k)
+				delete(g.accepted, k)
 			}
 		}
 	}
-	g.seen[signature] = now.Add(g.ttl)
-	return true
+	g.accepted[signature] = now.Add(g.ttl)
 }

@@ -50,7 +50,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	if sig == "" {
 		sig = signed.Header.Get(vipps.HeaderVippsAuthorization)
 	}
-	if !h.replays.firstTime(sig, time.Now()) {
+	if h.replays.seen(sig, time.Now()) {
 		h.rejectWebhook(w, r, http.StatusUnauthorized, "replay", nil)
 		return
 	}
@@ -64,6 +64,9 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The event could not be recorded.")
 		return
 	}
+	// Only a handled delivery counts as seen: one that failed may come
+	// again.
+	h.replays.remember(sig, time.Now())
 	w.WriteHeader(http.StatusNoContent)
 }
 

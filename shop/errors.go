@@ -66,3 +66,7 @@ var ErrNotFound = errors.New("order not found")
 // ErrInProgress says that another operation on the order is still running;
 // the caller may look again shortly.
 var ErrInProgress = errors.New("another operation on this order is in progress")
+
+// errNoAuthorizedEvent: Vipps' event log of an authorized payment holds no
+// AUTHORIZED event.
+var errNoAuthorizedEvent = errors.New("the event log has no AUTHORIZED event")

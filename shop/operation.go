@@ -27,14 +27,28 @@ const (
 	OpFailed  = "failed"
 )
 
-// opRetryDelay is when the outbox takes over an operation whose call did not
-// come back: later than any single call can take, so the worker never races
-// the request that started it.
-const opRetryDelay = 2 * time.Minute
+// OpHandover is when the outbox takes over an operation whose call did not
+// come back: later than any request can still be sending it (a call to Vipps
+// is bounded by MaxCallTimeout), so the worker never races the request that
+// started it with the same key.
+const OpHandover = 2 * time.Minute
+
+// MaxCallTimeout bounds Config.CallTimeout, well below OpHandover.
+const MaxCallTimeout = time.Minute
+
+// Caller is who asks for a merchant operation.
+type Caller struct {
+	// Actor names who asked, for the order's history.
+	Actor string
+	// Key is the Idempotency-Key the merchant's own system sent, if any:
+	// the operation is recorded with it, so that a retry of a request whose
+	// answer was lost finds this operation instead of starting another.
+	Key string
+}
 
 // plan decides, inside the arbiter, whether an operation is allowed and
 // fills in its amount, note and lines. It returns a StateError when the
-// order's state forbids it.
+// order's amounts forbid it.
 type plan func(o *state.Order, op *state.Operation) error
 
 // runOperation is the one path of every merchant operation: it records the
@@ -42,11 +56,18 @@ type plan func(o *state.Order, op *state.Operation) error
 // transaction (refusing if another operation is pending), then calls Vipps
 // with that key and records the outcome. Concurrent and repeated calls
 // therefore apply the operation once: the arbiter admits one at a time, and
-// a retry by the outbox reuses the stored key.
-func (s *Service) runOperation(ctx context.Context, ref, kind, actor string, decide plan) (*state.Order, *state.Operation, error) {
+// a retry by the outbox reuses the stored key. A caller's key that already
+// started an operation on the order gets that operation back (sent again
+// with its stored key if its outcome is still open), never a second one.
+func (s *Service) runOperation(ctx context.Context, ref, kind string, c Caller, decide plan) (*state.Order, *state.Operation, error) {
 	now := s.now().UTC()
 	var op state.Operation
+	found := false
 	_, _, err := s.update(ref, state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
+		if existing := opByClientKey(o, c.Key); existing != nil {
+			op, found = *existing, true
+			return state.ErrNoChange
+		}
 		for _, existing := range o.Ops {
 			if existing.Status == OpPending {
 				return ErrInProgress
@@ -56,32 +77,61 @@ func (s *Service) runOperation(ctx context.Context, ref, kind, actor string, dec
 			ID:             uuid.NewString(),
 			Kind:           kind,
 			IdempotencyKey: uuid.NewString(),
+			ClientKey:      c.Key,
 			Status:         OpPending,
 			CreatedAt:      now,
-			Actor:          actor,
+			Actor:          c.Actor,
 		}
 		if err := decide(o, &op); err != nil {
 			return err
 		}
-		o.Ops = append(o.Ops, op)
-		tx.Enqueue(state.Job{ID: operationJobID(op.ID), Kind: JobOperation, Ref: ref, Payload: []byte(op.ID), NotBefore: now.Add(opRetryDelay)})
-		tx.Note("%s of %d requested", kind, op.Amount)
-		// The key must be on disk before Vipps hears of it.
-		tx.Durable()
+		s.addOperation(o, tx, op, now.Add(OpHandover))
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	if found && op.Kind != kind {
+		return nil, nil, &InputError{Field: "Idempotency-Key", Reason: fmt.Sprintf("this key started a %s on this order", op.Kind)}
+	}
 	return s.executeOperation(ctx, ref, op.ID, state.SourceMerchant)
+}
+
+// addOperation records a pending operation with the outbox job that
+// finishes it if nobody else does by handover. The key is on disk before
+// Vipps hears of it: the commit is synced.
+func (s *Service) addOperation(o *state.Order, tx *state.Tx, op state.Operation, handover time.Time) {
+	o.Ops = append(o.Ops, op)
+	tx.Enqueue(state.Job{ID: operationJobID(op.ID), Kind: JobOperation, Ref: o.Reference, Payload: []byte(op.ID), NotBefore: handover})
+	tx.Note("%s of %d requested", op.Kind, op.Amount)
 }
 
 func operationJobID(opID string) string { return "op-" + opID }
 
 // executeOperation sends a recorded operation to Vipps with its stored key
 // and records the outcome. It is safe to call again for the same operation:
-// once the operation is done or failed, it only returns the record.
+// once the operation is done or failed, it only returns the record. A
+// follow-up the outcome calls for (releasing the rest after a final
+// shipment) is run too.
 func (s *Service) executeOperation(ctx context.Context, ref, opID string, src state.Source) (*state.Order, *state.Operation, error) {
+	o, op, err := s.sendOperation(ctx, ref, opID, src)
+	if err != nil || op == nil || op.Status != OpDone {
+		return o, op, err
+	}
+	if next := followUp(o, op.ID); next != nil && next.Status == OpPending {
+		after, _, ferr := s.sendOperation(ctx, ref, next.ID, src)
+		if after != nil {
+			o = after
+		}
+		if ferr != nil {
+			s.log.Warn("releasing the rest after a final shipment failed; the outbox will retry", zap.String("reference", ref), zap.Error(ferr))
+		}
+	}
+	return o, findOp(o, opID), nil
+}
+
+// sendOperation makes the one call of an operation.
+func (s *Service) sendOperation(ctx context.Context, ref, opID string, src state.Source) (*state.Order, *state.Operation, error) {
 	o, err := s.Order(ref)
 	if err != nil {
 		return nil, nil, err
@@ -107,25 +157,52 @@ func (s *Service) executeOperation(ctx context.Context, ref, opID string, src st
 	default:
 		return o, op, &RejectedError{Op: op.Kind, Err: fmt.Errorf("unknown operation kind %q", op.Kind)}
 	}
-	if err := s.classify(op.Kind, err); err != nil {
+	if err := s.classifyOperation(op.Kind, err); err != nil {
 		var rejected *RejectedError
 		if !errors.As(err, &rejected) {
-			// Unknown outcome: the outbox job retries with the same key.
+			// Unknown outcome: the outbox job settles it with the same key.
 			return o, op, err
 		}
 		after, failed := s.recordOperation(ref, opID, src, nil, rejected)
 		s.log.Warn("vipps refused operation", zap.String("reference", ref), zap.String("operation", op.Kind), zap.String("code", rejected.Code), zap.String("trace_id", rejected.TraceID))
-		// Our view may be stale (e.g. a capture made in the portal).
-		go s.Refresh(context.WithoutCancel(ctx), ref, src) //nolint:errcheck
+		// Our view may be stale (a capture made in the portal, say):
+		// Vipps is the ledger, so ask it now.
+		if fresh, rerr := s.Refresh(ctx, ref, src); rerr == nil {
+			after, failed = fresh, findOp(fresh, opID)
+		}
 		return after, failed, &StateError{Reference: ref, Status: string(after.Status), Reason: fmt.Sprintf("vipps refused the %s (code %s)", op.Kind, rejected.Code)}
 	}
 	after, done := s.recordOperation(ref, opID, src, resp, nil)
 	return after, done, nil
 }
 
+// classifyOperation is classify for capture, cancel and refund: a 409 or
+// 423 means another request with the same key (or on the same payment) is
+// being processed at Vipps, so the outcome is open, not a refusal.
+func (s *Service) classifyOperation(op string, err error) error {
+	switch vipps.StatusCode(err) {
+	case 409, 423:
+		return &UnavailableError{Op: op, Err: err}
+	}
+	return s.classify(op, err)
+}
+
 // recordOperation writes an operation's outcome and the payment view that
-// came with it, and drops the fallback job.
+// came with it, plans the follow-up (a final shipment's release) in the
+// same transaction, and drops the fallback job.
 func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipps.ModificationResponse, rejected *RejectedError) (*state.Order, *state.Operation) {
+	var obs *state.Observation
+	if resp != nil {
+		o := modificationObservation(resp, s.now().UTC())
+		obs = &o
+	}
+	return s.settleOperation(ref, opID, src, obs, rejected, "")
+}
+
+// settleOperation records the outcome of a pending operation: done with
+// the payment as Vipps then showed it (obs), or failed (rejected, or a
+// reason of our own). A settled operation is left as it is.
+func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state.Observation, rejected *RejectedError, reason string) (*state.Order, *state.Operation) {
 	now := s.now().UTC()
 	after, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
 		op := findOp(o, opID)
@@ -133,25 +210,35 @@ func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipp
 			return state.ErrNoChange
 		}
 		op.DoneAt = now
-		if rejected != nil {
+		switch {
+		case rejected != nil:
 			op.Status = OpFailed
 			op.ErrorCode, op.TraceID = rejected.Code, rejected.TraceID
 			op.Error = fmt.Sprintf("vipps answered %d", rejected.Status)
 			tx.Note("%s refused by vipps: code %s, trace %s", op.Kind, rejected.Code, rejected.TraceID)
 			return nil
+		case obs == nil:
+			op.Status = OpFailed
+			op.Error = reason
+			tx.Note("%s failed: %s", op.Kind, reason)
+			return nil
 		}
 		op.Status = OpDone
 		tx.Note("%s of %d done", op.Kind, op.Amount)
-		_, err := o.ApplyPayment(state.Observation{
-			State:        string(resp.State),
-			Authorized:   resp.Aggregate.AuthorizedAmount.Value,
-			Captured:     resp.Aggregate.CapturedAmount.Value,
-			Cancelled:    resp.Aggregate.CancelledAmount.Value,
-			Refunded:     resp.Aggregate.RefundedAmount.Value,
-			PSPReference: resp.PSPReference,
-			At:           now,
-		})
-		return err
+		if _, err := o.ApplyPayment(*obs); err != nil {
+			return err
+		}
+		if op.ReleaseRest && o.Payment.Reserved() > 0 {
+			handover := now.Add(OpHandover)
+			if src == state.SourceWorker {
+				handover = now // nobody else is about to send it
+			}
+			s.addOperation(o, tx, state.Operation{
+				ID: uuid.NewString(), Kind: OpCancel, Amount: o.Payment.Reserved(), IdempotencyKey: uuid.NewString(),
+				Status: OpPending, CreatedAt: now, Actor: op.Actor, Follows: op.ID, Note: "rest released after the final shipment",
+			}, handover)
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.Error("recording operation outcome", zap.String("reference", ref), zap.Error(err))
@@ -168,6 +255,18 @@ func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipp
 	return after, findOp(after, opID)
 }
 
+func modificationObservation(resp *vipps.ModificationResponse, at time.Time) state.Observation {
+	return state.Observation{
+		State:        string(resp.State),
+		Authorized:   resp.Aggregate.AuthorizedAmount.Value,
+		Captured:     resp.Aggregate.CapturedAmount.Value,
+		Cancelled:    resp.Aggregate.CancelledAmount.Value,
+		Refunded:     resp.Aggregate.RefundedAmount.Value,
+		PSPReference: resp.PSPReference,
+		At:           at,
+	}
+}
+
 func findOp(o *state.Order, id string) *state.Operation {
 	for i := range o.Ops {
 		if o.Ops[i].ID == id {
@@ -177,7 +276,28 @@ func findOp(o *state.Order, id string) *state.Operation {
 	return nil
 }
 
-// Remaining is what is still reserved and neither captured nor released.
-func Remaining(o *state.Order) int64 {
-	return o.Payment.Authorized - o.Payment.Captured - o.Payment.Cancelled
+// opByClientKey finds the operation a merchant's key started.
+func opByClientKey(o *state.Order, key string) *state.Operation {
+	if key == "" {
+		return nil
+	}
+	for i := range o.Ops {
+		if o.Ops[i].ClientKey == key {
+			return &o.Ops[i]
+		}
+	}
+	return nil
 }
+
+// followUp finds the operation planned to follow another.
+func followUp(o *state.Order, id string) *state.Operation {
+	for i := range o.Ops {
+		if o.Ops[i].Follows == id {
+			return &o.Ops[i]
+		}
+	}
+	return nil
+}
+
+// Remaining is what is still reserved and neither captured nor released.
+func Remaining(o *state.Order) int64 { return o.Payment.Reserved() }

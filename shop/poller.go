@@ -18,10 +18,12 @@ const (
 	pollParallel = 4
 )
 
-// RunPoller checks pending orders at Vipps until ctx ends. Vipps requires
+// RunPoller checks watched orders at Vipps until ctx ends: pending orders on
+// a backoff, orders with money reserved every few hours. Vipps requires
 // both webhooks and polling: this is what confirms an order whose webhook and
-// return were both lost. Its work per tick grows with the number of pending
-// orders due a check, never with the number of finished ones.
+// return were both lost, and what sees a capture made in the business
+// portal whose webhook was lost. Its work per tick grows with the number of
+// watched orders due a check, never with the number of finished ones.
 func (s *Service) RunPoller(ctx context.Context) {
 	// The poller takes one batch per tick: orders it could not check are
 	// due again at once, and must not spin against an unreachable Vipps.
@@ -53,10 +55,10 @@ func (s *Service) every(ctx context.Context, interval time.Duration, name string
 	}
 }
 
-// PollOnce checks every pending order that is due, and returns how many it
+// PollOnce checks every watched order that is due, and returns how many it
 // checked.
 func (s *Service) PollOnce(ctx context.Context) (int, error) {
-	refs, err := s.store.DuePending(s.now(), pollBatch)
+	refs, err := s.store.DueChecks(s.now(), pollBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -83,14 +85,12 @@ func (s *Service) pollOrder(ctx context.Context, ref string) {
 	s.noteRefresh(ref)
 	p, err := s.vipps.GetPayment(callCtx, ref)
 	if err == nil {
-		s.observer.APICall("get", nil)
 		if _, err := s.applyPayment(ref, state.SourcePoller, p, true); err != nil {
 			s.log.Warn("poller could not record payment", zap.String("reference", ref), zap.Error(err))
 		}
 		return
 	}
 	if vipps.IsNotFound(err) {
-		s.observer.APICall("get", nil)
 		if o, gerr := s.Order(ref); gerr == nil {
 			if o, _ = s.missingAtVipps(o, state.SourcePoller); o != nil && !o.Status.Pending() {
 				return
@@ -107,11 +107,11 @@ func (s *Service) pollOrder(ctx context.Context, ref string) {
 func (s *Service) reschedule(ref string) {
 	now := s.now().UTC()
 	_, _, err := s.update(ref, state.SourcePoller, func(o *state.Order, tx *state.Tx) error {
-		if !o.Status.Pending() {
+		if !o.Watched() {
 			return state.ErrNoChange
 		}
 		o.Checks++
-		o.NextCheckAt = now.Add(pollDelay(now.Sub(o.CreatedAt)))
+		o.NextCheckAt = s.nextCheck(o, now, true)
 		return nil
 	})
 	if err != nil {

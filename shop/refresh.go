@@ -37,12 +37,10 @@ func (s *Service) Refresh(ctx context.Context, ref string, src state.Source) (*s
 	p, err := s.vipps.GetPayment(callCtx, ref)
 	if err != nil {
 		if vipps.IsNotFound(err) {
-			s.observer.APICall("get", nil)
 			return s.missingAtVipps(cur, src)
 		}
 		return cur, s.classify("get", err)
 	}
-	s.observer.APICall("get", nil)
 	return s.applyPayment(ref, src, p, false)
 }
 
@@ -116,10 +114,10 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 			return err
 		}
 		if !wasAuthorized && o.Payment.Authorized > 0 {
-			o.Payment.CaptureDeadline = CaptureDeadline(o.Currency, o.Payment.AuthorizedAt)
-			if p.CaptureGuaranteedUntil != nil && p.CaptureGuaranteedUntil.Before(o.Payment.CaptureDeadline) {
-				o.Payment.CaptureDeadline = p.CaptureGuaranteedUntil.UTC()
-			}
+			// Provisional, from when we saw it; the authorization job
+			// sets it from Vipps' own AUTHORIZED event.
+			o.Payment.CaptureDeadline = captureDeadline(o, p.CaptureGuaranteedUntil)
+			tx.Enqueue(state.Job{Kind: JobAuthorization, Ref: ref, NotBefore: now})
 			tx.Note("payment authorized at vipps")
 		}
 		if s.settleDetails(o, tx, p, prev, now) {
@@ -129,12 +127,8 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 			o.Checks++
 			changed = true
 		}
-		if o.Status.Pending() {
-			if schedule {
-				o.NextCheckAt = now.Add(pollDelay(now.Sub(o.CreatedAt)))
-			}
-		} else if !o.NextCheckAt.IsZero() {
-			o.NextCheckAt = timeZero
+		if next := s.nextCheck(o, now, schedule); !next.Equal(o.NextCheckAt) {
+			o.NextCheckAt = next
 			changed = true
 		}
 		if !changed {
@@ -163,6 +157,38 @@ func (s *Service) missingAtVipps(o *state.Order, src state.Source) (*state.Order
 	return s.Order(o.Reference)
 }
 
+// reservedCheckInterval is how often an order with money still reserved is
+// read from Vipps, so that a capture or release made in the business portal
+// shows even when its webhook is lost; watchAfterDeadline is how long after
+// the capture deadline such an order stays watched.
+const (
+	reservedCheckInterval = 6 * time.Hour
+	watchAfterDeadline    = 7 * 24 * time.Hour
+)
+
+// nextCheck plans an order's next check at Vipps: on the pending backoff
+// while the outcome is open (only when the poller itself checked, schedule;
+// otherwise the plan stays), every reservedCheckInterval while money is
+// reserved, and never once the order is settled.
+func (s *Service) nextCheck(o *state.Order, now time.Time, schedule bool) time.Time {
+	switch {
+	case o.Status.Pending():
+		if schedule {
+			return now.Add(pollDelay(now.Sub(o.CreatedAt)))
+		}
+		return o.NextCheckAt
+	case o.Payment.Reserved() > 0:
+		if dl := o.Payment.CaptureDeadline; !dl.IsZero() && now.After(dl.Add(watchAfterDeadline)) {
+			return timeZero
+		}
+		if schedule || o.NextCheckAt.IsZero() {
+			return now.Add(reservedCheckInterval)
+		}
+		return o.NextCheckAt
+	}
+	return timeZero
+}
+
 // pollDelay is the poller's backoff: every few seconds while the buyer is
 // likely at the app, then slower; Vipps expires an unanswered payment after
 // ten minutes, so most orders finish within the first minutes.
@@ -179,6 +205,17 @@ func pollDelay(age time.Duration) time.Duration {
 	default:
 		return time.Hour
 	}
+}
+
+// captureDeadline is the order's capture deadline: by the market's rule from
+// when it was authorized, or Vipps' captureGuaranteedUntil if that is
+// earlier.
+func captureDeadline(o *state.Order, guaranteedUntil *time.Time) time.Time {
+	d := CaptureDeadline(o.Currency, o.Payment.AuthorizedAt)
+	if guaranteedUntil != nil && !guaranteedUntil.IsZero() && (d.IsZero() || guaranteedUntil.Before(d)) {
+		d = guaranteedUntil.UTC()
+	}
+	return d
 }
 
 // CaptureDeadline is when the reservation of a payment authorized at

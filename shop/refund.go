@@ -7,19 +7,35 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
-// Refund pays captured money back to the buyer: amount in minor units, zero
-// for everything captured and not yet refunded. Never more than captured.
-func (s *Service) Refund(ctx context.Context, ref string, amount int64, actor string) (*state.Order, *state.Operation, error) {
-	if amount < 0 {
-		return nil, nil, &InputError{Field: "amount", Reason: "must not be negative"}
+// RefundRequest says how much captured money to pay back: exactly one of
+// Amount and All.
+type RefundRequest struct {
+	// Amount in minor units, more than zero.
+	Amount int64
+	// All refunds everything captured and not yet refunded.
+	All bool
+	Caller
+}
+
+// Refund pays captured money back to the buyer, never more than captured
+// and not yet refunded, whether or not money is still reserved.
+func (s *Service) Refund(ctx context.Context, ref string, req RefundRequest) (*state.Order, *state.Operation, error) {
+	switch {
+	case req.All && req.Amount != 0:
+		return nil, nil, &InputError{Field: "amount", Reason: "give either an amount or all, not both"}
+	case !req.All && req.Amount == 0:
+		return nil, nil, &InputError{Field: "amount", Reason: "say what to refund: an amount, or all"}
 	}
-	return s.runOperation(ctx, ref, OpRefund, actor, func(o *state.Order, op *state.Operation) error {
-		refundable := o.Payment.Captured - o.Payment.Refunded
+	if err := checkAmount(req.Amount, req.All); err != nil {
+		return nil, nil, err
+	}
+	return s.runOperation(ctx, ref, OpRefund, req.Caller, func(o *state.Order, op *state.Operation) error {
+		refundable := o.Payment.Refundable()
 		if refundable <= 0 {
 			return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "nothing captured is left to refund"}
 		}
-		a := amount
-		if a == 0 {
+		a := req.Amount
+		if req.All {
 			a = refundable
 		}
 		if a > refundable {

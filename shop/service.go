@@ -50,7 +50,8 @@ type Config struct {
 	// Vipps: any of name, email, address, phone (see ParseCollect).
 	Collect []string
 
-	// CallTimeout bounds each call to Vipps, retries included. Default: 15s.
+	// CallTimeout bounds each call to Vipps, retries included. Default: 15s;
+	// at most MaxCallTimeout.
 	CallTimeout time.Duration
 
 	// NotifyURL receives a signed JSON POST for every change of an order's
@@ -63,7 +64,6 @@ type Config struct {
 // change is durable, outside any transaction, and must not block for long.
 type Observer interface {
 	OrderChanged(before, after *state.Order, src state.Source)
-	APICall(op string, err error)
 }
 
 // Service is the payment flow: checkout, confirmation, webhooks, polling,
@@ -103,6 +103,9 @@ func New(cfg Config, catalog *Catalog, store *state.Store, client *vipps.Client,
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 15 * time.Second
+	}
+	if cfg.CallTimeout > MaxCallTimeout {
+		return nil, fmt.Errorf("call timeout %s is longer than %s: a background retry could overlap the request", cfg.CallTimeout, MaxCallTimeout)
 	}
 	if _, err := ParseCollect(cfg.Collect); err != nil {
 		return nil, err
@@ -211,7 +214,6 @@ func (s *Service) update(ref string, src state.Source, fn func(o *state.Order, t
 // classify turns a Vipps client error into a shop error: transient failures
 // become UnavailableError, definite refusals RejectedError.
 func (s *Service) classify(op string, err error) error {
-	s.observer.APICall(op, err)
 	if err == nil {
 		return nil
 	}
@@ -229,4 +231,3 @@ func (s *Service) classify(op string, err error) error {
 type nopObserver struct{}
 
 func (nopObserver) OrderChanged(_, _ *state.Order, _ state.Source) {}
-func (nopObserver) APICall(string, error)                          {}

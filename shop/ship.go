@@ -13,57 +13,51 @@ import (
 // category DELIVERY with the tracking URL).
 const JobCategory = "category"
 
-// ShipRequest is what the merchant sends when goods leave the warehouse.
+// ShipRequest is what the merchant sends when goods leave the warehouse:
+// exactly one of Amount, All and Lines says what to capture.
 type ShipRequest struct {
-	// Amount to capture in minor units. Zero (and no Lines) captures
-	// everything that is still reserved.
+	// Amount to capture in minor units, more than zero.
 	Amount int64
+	// All captures everything still reserved.
+	All bool
 	// Lines ship part of the order by SKU and quantity; the capture is
-	// their catalog value, plus the delivery the buyer chose in the app on
-	// the first capture. Not together with Amount.
+	// their value, plus the delivery the buyer chose in the app on the
+	// first capture.
 	Lines []CartLine
 	// Final releases whatever stays reserved after this capture. A shipment
 	// that completes every line is final by itself.
 	Final bool
 	// TrackingURL is shown with the payment in the Vipps app.
 	TrackingURL string
-	// Actor names who shipped, for the order's history.
-	Actor string
+	Caller
 }
 
 // Ship captures money for shipped goods: everything still reserved, an
 // amount, or the value of the shipped lines. Exactly once under concurrent
-// and repeated calls; an order that is not (or no longer) reserved gets a
-// StateError saying why. With Final (or when every line has shipped), the
-// rest of the reservation is released afterwards.
+// and repeated calls; an order with nothing reserved gets a StateError
+// saying why. With Final (or when every line has shipped), the rest of the
+// reservation is released afterwards, recorded in the same transaction as
+// the capture's outcome so that a crash in between cannot forget it.
 func (s *Service) Ship(ctx context.Context, ref string, req ShipRequest) (*state.Order, *state.Operation, error) {
-	if req.Amount < 0 {
-		return nil, nil, &InputError{Field: "amount", Reason: "must not be negative"}
+	if err := checkShip(req); err != nil {
+		return nil, nil, err
 	}
-	if req.Amount > 0 && len(req.Lines) > 0 {
-		return nil, nil, &InputError{Field: "lines", Reason: "give either an amount or shipped lines, not both"}
-	}
-	if req.TrackingURL != "" {
-		if u, err := url.Parse(req.TrackingURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, nil, &InputError{Field: "tracking_url", Reason: "must be an absolute http(s) URL"}
-		}
-	}
-	complete := false
-	o, op, err := s.runOperation(ctx, ref, OpCapture, req.Actor, func(o *state.Order, op *state.Operation) error {
+	o, op, err := s.runOperation(ctx, ref, OpCapture, req.Caller, func(o *state.Order, op *state.Operation) error {
 		if err := requireCapturable(o); err != nil {
 			return err
 		}
-		remaining := Remaining(o)
+		remaining := o.Payment.Reserved()
 		amount := req.Amount
-		if len(req.Lines) > 0 {
+		complete := false
+		switch {
+		case req.All:
+			amount = remaining
+		case len(req.Lines) > 0:
 			lines, value, done, err := shippedLines(o, req.Lines)
 			if err != nil {
 				return err
 			}
 			op.Lines, amount, complete = lines, value, done
-		}
-		if amount == 0 {
-			amount = remaining
 		}
 		if amount > remaining {
 			return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: fmt.Sprintf("only %d is left to capture", remaining)}
@@ -72,22 +66,53 @@ func (s *Service) Ship(ctx context.Context, ref string, req ShipRequest) (*state
 		if req.TrackingURL != "" {
 			op.Note = "shipped, tracking " + req.TrackingURL
 		}
+		op.ReleaseRest = (req.Final || complete) && amount < remaining
 		return nil
 	})
-	if err != nil || op == nil || op.Status != OpDone {
-		return o, op, err
-	}
-	if req.TrackingURL != "" {
+	if err == nil && op != nil && op.Status == OpDone && req.TrackingURL != "" {
 		s.enqueueCategory(ref, req.TrackingURL)
 	}
-	if (req.Final || complete) && Remaining(o) > 0 {
-		if after, _, cerr := s.Cancel(ctx, ref, req.Actor); cerr == nil {
-			o = after
-		} else {
-			return o, op, cerr
+	return o, op, err
+}
+
+// checkShip refuses a shipment that does not say exactly what to capture.
+func checkShip(req ShipRequest) error {
+	given := 0
+	for _, b := range []bool{req.Amount != 0, req.All, len(req.Lines) > 0} {
+		if b {
+			given++
 		}
 	}
-	return o, op, nil
+	switch {
+	case given == 0:
+		return &InputError{Field: "amount", Reason: "say what to capture: an amount, lines, or all"}
+	case given > 1:
+		return &InputError{Field: "amount", Reason: "give only one of amount, lines and all"}
+	}
+	if err := checkAmount(req.Amount, req.All || len(req.Lines) > 0); err != nil {
+		return err
+	}
+	if req.TrackingURL != "" {
+		if u, err := url.Parse(req.TrackingURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return &InputError{Field: "tracking_url", Reason: "must be an absolute http(s) URL"}
+		}
+	}
+	return nil
+}
+
+// checkAmount checks an amount a merchant asks to move: a whole number of
+// minor units above zero and within what a Vipps payment can hold. Zero is
+// allowed only when something else (all, lines) says what to move.
+func checkAmount(amount int64, other bool) error {
+	switch {
+	case amount == 0 && other:
+		return nil
+	case amount <= 0:
+		return &InputError{Field: "amount", Reason: "must be more than zero (in minor units: 10000 is 100.00)"}
+	case amount > MaxAmount:
+		return &InputError{Field: "amount", Reason: fmt.Sprintf("must be at most %d, the largest Vipps payment", MaxAmount)}
+	}
+	return nil
 }
 
 // shippedLines checks shipped lines against what the order holds and has
@@ -120,11 +145,12 @@ func shippedLines(o *state.Order, lines []CartLine) (map[string]int, int64, bool
 		if l.Qty < 1 {
 			return nil, 0, false, &InputError{Field: "lines", Reason: "quantities must be at least 1"}
 		}
-		out[l.SKU] += l.Qty
-		if shipped[l.SKU]+out[l.SKU] > item.Qty {
+		// Compared before adding, so no quantity can overflow.
+		if left := item.Qty - shipped[l.SKU] - out[l.SKU]; l.Qty > left {
 			return nil, 0, false, &StateError{Reference: o.Reference, Status: string(o.Status),
 				Reason: fmt.Sprintf("only %d of %q are left to ship", item.Qty-shipped[l.SKU], l.SKU)}
 		}
+		out[l.SKU] += l.Qty
 		value += item.UnitPrice * int64(l.Qty)
 	}
 	if o.Shipping != nil && !captured {
@@ -151,16 +177,18 @@ func (s *Service) enqueueCategory(ref, trackingURL string) {
 	}
 }
 
+// requireCapturable says why nothing can be captured, from the amounts.
 func requireCapturable(o *state.Order) error {
-	switch o.Status {
-	case state.StatusAuthorized, state.StatusPartiallyCaptured:
-		if Remaining(o) > 0 {
-			return nil
-		}
-	case state.StatusNew, state.StatusPending:
+	p := o.Payment
+	switch {
+	case p.State == "" || p.State == "CREATED":
 		return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "the payment is not authorized yet"}
-	case state.StatusCaptured, state.StatusPartiallyRefunded, state.StatusRefunded:
-		return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "the payment is already captured"}
+	case p.State != "AUTHORIZED":
+		return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "the buyer did not pay"}
+	case p.Reserved() <= 0 && p.Captured > 0:
+		return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: fmt.Sprintf("nothing is left to capture (%d captured, %d released)", p.Captured, p.Cancelled)}
+	case p.Reserved() <= 0:
+		return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "nothing is reserved to capture"}
 	}
-	return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: "nothing is reserved to capture"}
+	return nil
 }

@@ -36,10 +36,10 @@ func (s *Service) HandleWebhook(ctx context.Context, ev *vipps.WebhookEvent) err
 		s.log.Info("webhook refresh deferred", zap.String("reference", ev.Reference), zap.Error(err))
 	}
 	_, _, err := s.update(ev.Reference, state.SourceWebhook, func(o *state.Order, tx *state.Tx) error {
+		// Vipps gets a 2xx only once the signal is kept (the commit is
+		// synced).
 		tx.Enqueue(state.Job{Kind: JobRefresh, Ref: o.Reference, NotBefore: s.now().UTC()})
-		// Vipps gets a 2xx only once the signal is safely kept.
-		tx.Durable()
-		if o.Status.Pending() {
+		if o.Watched() {
 			o.NextCheckAt = s.now().UTC()
 		}
 		return nil

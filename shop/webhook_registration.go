@@ -49,7 +49,6 @@ func (s *Service) EnsureWebhook(ctx context.Context) error {
 	if err != nil {
 		return s.classify("webhooks.list", err)
 	}
-	s.observer.APICall("webhooks.list", nil)
 	if stored != nil && stored.URL == url {
 		for _, h := range hooks {
 			if h.ID == stored.ID && h.URL == url {
@@ -62,7 +61,6 @@ func (s *Service) EnsureWebhook(ctx context.Context) error {
 	if err != nil {
 		return s.classify("webhooks.register", err)
 	}
-	s.observer.APICall("webhooks.register", nil)
 	fresh := webhookRegistration{ID: reg.ID, URL: url, Secret: reg.Secret}
 	if err := s.saveRegistration(fresh); err != nil {
 		return err

@@ -62,6 +62,11 @@ func (s *Service) finishJob(j state.Job, err error) {
 		if cerr := s.store.CompleteJob(j); cerr != nil {
 			s.log.Error("completing outbox job", zap.String("job", j.ID), zap.Error(cerr))
 		}
+	case j.Kind == JobOperation && !isPermanent(err):
+		// Money in doubt is never given up on: the operation is settled
+		// from Vipps' event log as soon as Vipps answers, however long
+		// that takes (hourly after the first day).
+		s.retryJob(j, err)
 	case j.Attempts >= maxAttempts || isPermanent(err) || (j.Kind == JobBuyerDetails && j.Attempts >= detailsMaxAttempts):
 		s.log.Error("outbox job gave up", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Error(err))
 		if j.Kind == JobReceipt {
@@ -74,11 +79,15 @@ func (s *Service) finishJob(j state.Job, err error) {
 			s.log.Error("burying outbox job", zap.String("job", j.ID), zap.Error(derr))
 		}
 	default:
-		next := s.now().Add(state.Backoff(j.Attempts))
-		s.log.Info("outbox job will retry", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Int("attempt", j.Attempts), zap.Error(err))
-		if rerr := s.store.RetryJob(j, err, next); rerr != nil {
-			s.log.Error("rescheduling outbox job", zap.String("job", j.ID), zap.Error(rerr))
-		}
+		s.retryJob(j, err)
+	}
+}
+
+func (s *Service) retryJob(j state.Job, err error) {
+	next := s.now().Add(state.Backoff(j.Attempts))
+	s.log.Info("outbox job will retry", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Int("attempt", j.Attempts), zap.Error(err))
+	if rerr := s.store.RetryJob(j, err, next); rerr != nil {
+		s.log.Error("rescheduling outbox job", zap.String("job", j.ID), zap.Error(rerr))
 	}
 }
 
@@ -110,12 +119,9 @@ func (s *Service) runJob(ctx context.Context, j state.Job) error {
 		_, err := s.Refresh(callCtx, j.Ref, state.SourceWorker)
 		return err
 	case JobOperation:
-		_, _, err := s.executeOperation(callCtx, j.Ref, string(j.Payload), state.SourceWorker)
-		var se *StateError
-		if errors.As(err, &se) {
-			return nil // the operation reached a final outcome; it is recorded
-		}
-		return err
+		return s.finishOperation(callCtx, j.Ref, string(j.Payload), state.SourceWorker)
+	case JobAuthorization:
+		return s.settleAuthorization(callCtx, j.Ref)
 	default:
 		return &RejectedError{Op: "job", Err: fmt.Errorf("unknown job kind %q", j.Kind)}
 	}
@@ -136,7 +142,6 @@ func (s *Service) postReceipt(ctx context.Context, ref string) error {
 	if err != nil && !vipps.IsConflict(err) {
 		return s.classify("receipt", err)
 	}
-	s.observer.APICall("receipt", nil)
 	s.setReceipt(ref, ReceiptSent, "receipt posted to order management")
 	return nil
 }

@@ -38,7 +38,7 @@ func TestImportIndexesLikeCreate(t *testing.T) {
 	if err != nil || len(pending) != 3 {
 		t.Fatalf("pending filter: %d %v", len(pending), err)
 	}
-	due, err := s.DuePending(base.Add(time.Second), 100)
+	due, err := s.DueChecks(base.Add(time.Second), 100)
 	if err != nil || len(due) != 3 {
 		t.Fatalf("due: %v %v", due, err)
 	}

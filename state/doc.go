@@ -20,21 +20,29 @@
 //
 // Update is the only way to change an order. It runs the caller's function
 // on a copy inside a Badger read-modify-write transaction, validates the
-// result against the table of legal status transitions (CanTransition) and
-// the money invariants (captured ≤ authorized − released, refunded ≤
-// captured, nothing decreases), and commits the order, its indexes, any
-// outbox jobs and buyer details together. Callers on the same order are
-// serialised in-process (the plugin's return page, webhook handler, poller
-// and merchant endpoints all run in one Caddy process, across config
-// reloads through one shared Store), and a Badger conflict is retried with
-// fresh data. That is the arbiter: whoever comes second sees the first
-// one's result.
+// result against the money invariants (captured ≤ authorized − released,
+// refunded ≤ captured, no amount ever decreases, the Vipps state never goes
+// back), derives the status from the amounts, and commits the order, its
+// indexes, any outbox jobs and buyer details together. Callers on the same
+// order are serialised in-process (the plugin's return page, webhook
+// handler, poller and merchant endpoints all run in one Caddy process,
+// across config reloads through one shared Store), and a Badger conflict is
+// retried with fresh data. That is the arbiter: whoever comes second sees
+// the first one's result.
 //
-// What Vipps says is merged by Order.ApplyPayment, which is monotonic:
-// amounts only grow and the payment state moves from nothing to CREATED to
-// one final state. A duplicate or stale observation (a webhook arriving
-// after a poll already saw the same thing) is a no-op, not an error; a
-// contradicting final state is an IllegalTransitionError.
+// # The amounts are the truth
+//
+// An order's money is four amounts kept as Vipps reports them: authorized,
+// captured, released (cancelled) and refunded. The status (authorized,
+// partially_captured, captured, partially_refunded, refunded, cancelled, …)
+// is derived from them for people to read (DeriveStatus); nothing is
+// decided by it. What Vipps says is merged by Order.ApplyPayment, which is
+// monotonic: every amount takes the larger of the known and the observed
+// value, and the payment state moves from nothing to CREATED to one final
+// state. Vipps is the ledger: a capture, refund or release made in the
+// business portal is absorbed like any other news, and a duplicate or stale
+// observation (a webhook after a poll saw the same thing) is a no-op. Only
+// a view Vipps cannot have given is an IllegalTransitionError.
 //
 // # The outbox
 //
@@ -50,23 +58,28 @@
 //
 // Besides the records there are three indexes: by creation time (newest
 // first, for the merchant's list with stable cursors), by status and
-// creation time (for filtered lists), and a pending index keyed by the
-// next check time that holds only orders still waiting for Vipps. The
-// poller reads only the pending index, so its work grows with the number of
-// pending orders, not with the shop's history.
+// creation time (for filtered lists), and an index of watched orders keyed
+// by their next check at Vipps: orders whose outcome is open, and orders
+// with money still reserved (Order.Watched). The poller reads only that
+// index, so its work grows with the number of open orders, not with the
+// shop's history.
+//
+// # Keyed requests
+//
+// A merchant's system may send an Idempotency-Key of its own with an
+// operation. BeginRequest records it with a fingerprint of the request, and
+// AnswerRequest the answer given, for RequestKeyTTL: a retry gets the same
+// answer, a different request under the same key is refused.
 //
 // # Durability
 //
-// Create syncs to disk before it returns, and so do PutMeta and every Update
-// whose function calls Tx.Durable: those are the writes the plugin makes
-// before it calls Vipps or answers Vipps (the order and its create key; a
-// merchant operation and its key with the job that finishes it; a webhook
-// recorded for later). They survive kill -9 and power loss. The writes that
-// record what Vipps answered are committed without an fsync of their own:
-// kill -9 cannot lose them (they are in the operating system's cache), and
-// after a power loss they are derived again from Vipps by the poller and the
-// outbox, with the same Idempotency-Keys. That halves the fsyncs of a
-// checkout. Options.SyncEveryWrite syncs every commit instead.
+// Every commit is on disk before the call that made it returns: the
+// database runs with Badger's SyncWrites, which syncs the write-ahead log of
+// the memtable each commit lands in. (Badger's DB.Sync reaches only the
+// newest memtable; a commit that lands in a memtable rotated out before the
+// sync would wait for the background flush.) An acknowledged order, a
+// merchant operation with its Idempotency-Key, an acknowledged webhook: all
+// survive kill -9 and power loss.
 //
 // # Memory
 //

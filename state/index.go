@@ -37,7 +37,7 @@ func statusKey(o *Order) string {
 }
 
 func pendingKey(o *Order) string {
-	if !o.Status.Pending() || o.NextCheckAt.IsZero() {
+	if !o.Watched() || o.NextCheckAt.IsZero() {
 		return ""
 	}
 	return prefixPending + tsKey(o.NextCheckAt) + "/" + o.Reference
@@ -68,10 +68,11 @@ func writeIndexes(txn *badger.Txn, before, after *Order) error {
 	return nil
 }
 
-// DuePending returns the references of pending orders whose next check is
-// due, soonest first. It reads only the pending index, so its cost grows with
-// the number of pending orders, never with finished ones.
-func (s *Store) DuePending(now time.Time, max int) ([]string, error) {
+// DueChecks returns the references of watched orders (see Order.Watched)
+// whose next check at Vipps is due, soonest first. It reads only the index of
+// watched orders, so its cost grows with the number of orders still open,
+// never with finished ones.
+func (s *Store) DueChecks(now time.Time, max int) ([]string, error) {
 	var refs []string
 	limit := []byte(prefixPending + tsKey(now) + "/\xff")
 	err := s.db.View(func(txn *badger.Txn) error {

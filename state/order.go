@@ -2,8 +2,9 @@ package state
 
 import "time"
 
-// SchemaVersion is the version of the stored order record.
-const SchemaVersion = 1
+// SchemaVersion is the version of the stored order record. Version 2
+// derives the status from the payment's amounts (see DeriveStatus).
+const SchemaVersion = 2
 
 // Status is the buyer-visible status of an order.
 type Status string
@@ -42,12 +43,18 @@ var AllStatuses = []Status{
 }
 
 // Pending reports whether the outcome of the payment is still open: the
-// order is new or waits for the buyer. Only pending orders are polled.
+// order is new or waits for the buyer.
 func (s Status) Pending() bool { return s == StatusNew || s == StatusPending }
 
 // Final reports whether the payment's outcome is decided (it may still be
 // captured or refunded).
 func (s Status) Final() bool { return !s.Pending() }
+
+// Watched reports whether the poller keeps checking the order at Vipps:
+// while the payment's outcome is open, and while money stays reserved, so
+// that a capture or release made outside the shop (in the business portal)
+// is seen even when its webhook is lost.
+func (o *Order) Watched() bool { return o.Status.Pending() || o.Payment.Reserved() > 0 }
 
 // Source names who caused a change.
 type Source string
@@ -94,11 +101,21 @@ type Operation struct {
 	Kind           string `json:"kind"`
 	Amount         int64  `json:"amount"`
 	IdempotencyKey string `json:"idempotency_key"`
-	Status         string `json:"status"`
-	ErrorCode      string `json:"error_code,omitempty"`
-	TraceID        string `json:"trace_id,omitempty"`
-	Error          string `json:"error,omitempty"`
-	Note           string `json:"note,omitempty"`
+	// ClientKey is the Idempotency-Key the merchant's own system sent with
+	// the request that started the operation, if any: a retry with it finds
+	// this operation instead of starting another.
+	ClientKey string `json:"client_key,omitempty"`
+	// ReleaseRest asks for whatever stays reserved to be released once this
+	// capture is done (a final shipment).
+	ReleaseRest bool `json:"release_rest,omitempty"`
+	// Follows names the operation whose outcome started this one (the
+	// release after a final shipment).
+	Follows   string `json:"follows,omitempty"`
+	Status    string `json:"status"`
+	ErrorCode string `json:"error_code,omitempty"`
+	TraceID   string `json:"trace_id,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Note      string `json:"note,omitempty"`
 	// Lines are the shipped quantities per SKU of a capture, when the
 	// merchant shipped by line.
 	Lines     map[string]int `json:"lines,omitempty"`

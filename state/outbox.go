@@ -125,11 +125,16 @@ func (s *Store) takeJob(id string, fn func(txn *badger.Txn, cur *Job) error) err
 	})
 }
 
-// CompleteJob removes a finished job.
+// CompleteJob removes a finished job, also from the dead-letter list (a job
+// given up on whose work was done another way, say by the merchant).
 func (s *Store) CompleteJob(j Job) error {
-	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
+	err := s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
 		return txn.Delete([]byte(prefixJob + cur.ID))
 	})
+	if err != nil {
+		return err
+	}
+	return s.retry(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixDead + j.ID)) })
 }
 
 // RetryJob releases a claimed job to run again at next, recording the error.

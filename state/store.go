@@ -33,13 +33,8 @@ type Options struct {
 	// HistoryLimit is how many history entries an order keeps (the first
 	// and the newest). Default: 50.
 	HistoryLimit int
-	// SyncEveryWrite syncs every commit to disk. Default: false — Create,
-	// PutMeta and Updates that ask for it (Tx.Durable) sync explicitly
-	// before they return, which is every write the plugin makes before it
-	// calls Vipps; the others can be derived again from Vipps. See the
-	// package documentation.
-	SyncEveryWrite bool
-	// InMemory keeps everything in memory (tests and benchmarks only).
+	// InMemory keeps everything in memory (tests and benchmarks only): no
+	// write survives the process.
 	InMemory bool
 }
 
@@ -47,7 +42,6 @@ type Options struct {
 // of the plugin in a process.
 type Store struct {
 	db      *badger.DB
-	syncer  *groupSync
 	now     func() time.Time
 	history int
 	locks   [256]sync.Mutex
@@ -65,6 +59,7 @@ const (
 	prefixJob     = "j/"  // j/<id> → Job
 	prefixDue     = "jd/" // jd/<available at>/<id> → ""
 	prefixDead    = "jx/" // jx/<id> → Job
+	prefixRequest = "rq/" // rq/<sha-256 of the key> → KeyedRequest (with TTL)
 )
 
 // Open opens (creating if needed, mode 0700) the order database in dir.
@@ -82,7 +77,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{opts.Logger}).
-		WithSyncWrites(opts.SyncEveryWrite).
+		// Every commit is on disk before it returns: Badger syncs the
+		// write-ahead log of the memtable each commit lands in (DB.Sync
+		// would reach only the newest memtable, not one that was rotated
+		// out before the sync), and commits that arrive together share
+		// Badger's write batch.
+		WithSyncWrites(true).
 		WithInMemory(opts.InMemory).
 		// Badger's defaults are sized for a database server (64 MiB
 		// memtables, a 256 MiB block cache, 1 GiB value log files). A shop
@@ -108,7 +108,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("opening badger: %w", err)
 	}
 	s := &Store{db: db, now: opts.Now, history: opts.HistoryLimit}
-	s.syncer = newGroupSync(db.Sync)
+	if err := s.migrate(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -118,8 +121,9 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB exposes the Badger handle (benchmarks, diagnostics).
 func (s *Store) DB() *badger.DB { return s.db }
 
-// Create stores a new order with its indexes and jobs in one transaction
-// and syncs it to disk before it returns. A second order with the same reference gets ErrExists.
+// Create stores a new order with its indexes and jobs in one transaction,
+// on disk before it returns. A second order with the same reference gets
+// ErrExists.
 func (s *Store) Create(o *Order, jobs ...Job) error {
 	if o.Reference == "" {
 		return errors.New("order has no reference")
@@ -143,7 +147,7 @@ func (s *Store) Create(o *Order, jobs ...Job) error {
 	if len(o.History) == 0 {
 		o.History = []HistoryEntry{{At: o.CreatedAt, Source: SourceCheckout, To: o.Status, Note: "order created"}}
 	}
-	err := s.retry(func(txn *badger.Txn) error {
+	return s.retry(func(txn *badger.Txn) error {
 		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
 			return ErrExists
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -162,19 +166,6 @@ func (s *Store) Create(o *Order, jobs ...Job) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return s.sync()
-}
-
-// sync makes every commit so far durable (the memtable's write-ahead log and
-// the value log are fsynced). Concurrent callers share one fsync.
-func (s *Store) sync() error {
-	if err := s.syncer.Sync(); err != nil {
-		return fmt.Errorf("syncing the order database: %w", err)
-	}
-	return nil
 }
 
 // Get returns an order, or ErrNotFound.
@@ -220,12 +211,9 @@ func (s *Store) GetMeta(key string) ([]byte, error) {
 	return out, err
 }
 
-// PutMeta stores a setting, durably.
+// PutMeta stores a setting.
 func (s *Store) PutMeta(key string, v []byte) error {
-	if err := s.retry(func(txn *badger.Txn) error { return txn.Set([]byte(prefixMeta+key), v) }); err != nil {
-		return err
-	}
-	return s.sync()
+	return s.retry(func(txn *badger.Txn) error { return txn.Set([]byte(prefixMeta+key), v) })
 }
 
 func putBuyer(txn *badger.Txn, ref string, b Buyer, ttl time.Duration) error {

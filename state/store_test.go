@@ -352,9 +352,9 @@ func TestListFilters(t *testing.T) {
 	}
 }
 
-// TestDuePendingReadsOnlyPending: finished orders are not in the pending
+// TestDueChecksReadsOnlyPending: finished orders are not in the pending
 // index at all, so the poller's work does not grow with them.
-func TestDuePendingReadsOnlyPending(t *testing.T) {
+func TestDueChecksReadsOnlyPending(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := openTest(t, clock)
 	for i := range 2000 {
@@ -368,7 +368,7 @@ func TestDuePendingReadsOnlyPending(t *testing.T) {
 		o.NextCheckAt = clock.Now().Add(time.Duration(i) * time.Minute)
 		mustCreate(t, s, o)
 	}
-	due, err := s.DuePending(clock.Now().Add(90*time.Second), 100)
+	due, err := s.DueChecks(clock.Now().Add(90*time.Second), 100)
 	if err != nil || len(due) != 2 || due[0] != ref(0) || due[1] != ref(1) {
 		t.Fatalf("due = %v, %v", due, err)
 	}
@@ -384,7 +384,7 @@ func TestDuePendingReadsOnlyPending(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	due, _ = s.DuePending(clock.Now().Add(time.Hour), 100)
+	due, _ = s.DueChecks(clock.Now().Add(time.Hour), 100)
 	if len(due) != 2 || due[0] != ref(1) {
 		t.Fatalf("due after expiry = %v", due)
 	}

@@ -19,41 +19,9 @@ func vippsFinal(s string) bool {
 	return s == vippsAuthorized || s == vippsAborted || s == vippsExpired || s == vippsTerminated
 }
 
-// legal lists, for each status, the statuses it may move to. An
-// observation may skip steps (the first thing the shop learns about a
-// payment can be that it is already captured), but nothing goes back, and
-// the failure outcomes (aborted, expired, cancelled) and refunded are final.
-var legal = map[Status][]Status{
-	StatusNew: {StatusPending, StatusFailed, StatusAuthorized, StatusPartiallyCaptured, StatusCaptured,
-		StatusPartiallyRefunded, StatusRefunded, StatusCancelled, StatusAborted, StatusExpired},
-	// A failed order is one whose create call was refused or never landed;
-	// should Vipps nevertheless report the payment, the order follows it.
-	StatusFailed: {StatusPending, StatusAuthorized, StatusPartiallyCaptured, StatusCaptured,
-		StatusPartiallyRefunded, StatusRefunded, StatusCancelled, StatusAborted, StatusExpired},
-	StatusPending: {StatusAuthorized, StatusPartiallyCaptured, StatusCaptured, StatusPartiallyRefunded,
-		StatusRefunded, StatusCancelled, StatusAborted, StatusExpired},
-	StatusAuthorized:        {StatusPartiallyCaptured, StatusCaptured, StatusPartiallyRefunded, StatusRefunded, StatusCancelled},
-	StatusPartiallyCaptured: {StatusCaptured, StatusPartiallyRefunded, StatusRefunded},
-	StatusCaptured:          {StatusPartiallyRefunded, StatusRefunded},
-	StatusPartiallyRefunded: {StatusRefunded},
-}
-
-// CanTransition reports whether an order may move from one status to
-// another. Staying in the same status is always allowed.
-func CanTransition(from, to Status) bool {
-	if from == to {
-		return true
-	}
-	for _, s := range legal[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
-
 // IllegalTransitionError is returned when a change would break the order's
-// rules; nothing is written.
+// rules (amounts going down, more captured than reserved, a payment state
+// going back); nothing is written.
 type IllegalTransitionError struct {
 	From, To Status
 	Reason   string
@@ -74,18 +42,29 @@ type Observation struct {
 	At           time.Time
 }
 
-// DeriveStatus maps a payment view to the order status. Before the payment
+// Reserved is what is still reserved: authorized and neither captured nor
+// released.
+func (p Payment) Reserved() int64 { return p.Authorized - p.Captured - p.Cancelled }
+
+// Refundable is what is captured and not yet refunded.
+func (p Payment) Refundable() int64 { return p.Captured - p.Refunded }
+
+// DeriveStatus maps a payment's amounts to the status shown to people. The
+// amounts are the truth; the status only names them. Before the payment
 // exists at Vipps the current status (new or failed) stays.
 //
-//	CREATED                                  → pending
-//	ABORTED / EXPIRED                        → aborted / expired
-//	TERMINATED                               → cancelled
-//	AUTHORIZED, refunded all captured money  → refunded
-//	AUTHORIZED, refunded some                → partially_refunded
-//	AUTHORIZED, captured + released = all    → captured
-//	AUTHORIZED, captured some                → partially_captured
-//	AUTHORIZED, released everything          → cancelled
-//	AUTHORIZED otherwise                     → authorized
+//	CREATED                                       → pending
+//	ABORTED / EXPIRED                             → aborted / expired
+//	TERMINATED                                    → cancelled
+//	AUTHORIZED, something reserved, nothing captured → authorized
+//	AUTHORIZED, something reserved, some captured    → partially_captured
+//	AUTHORIZED, nothing reserved, nothing captured   → cancelled
+//	AUTHORIZED, nothing reserved, nothing refunded   → captured
+//	AUTHORIZED, nothing reserved, refunded some      → partially_refunded
+//	AUTHORIZED, nothing reserved, refunded all       → refunded
+//
+// Money still reserved comes first: it is what the merchant can still act
+// on (ship or release), whatever was refunded meanwhile.
 func DeriveStatus(p Payment, current Status) Status {
 	switch p.State {
 	case vippsCreated:
@@ -98,20 +77,23 @@ func DeriveStatus(p Payment, current Status) Status {
 		return StatusCancelled
 	case vippsAuthorized:
 		switch {
-		case p.Refunded > 0 && p.Refunded >= p.Captured:
-			return StatusRefunded
-		case p.Refunded > 0:
-			return StatusPartiallyRefunded
-		case p.Captured > 0 && p.Captured+p.Cancelled >= p.Authorized:
-			return StatusCaptured
-		case p.Captured > 0:
+		case p.Reserved() > 0 && p.Captured == 0:
+			return StatusAuthorized
+		case p.Reserved() > 0:
 			return StatusPartiallyCaptured
-		case p.Cancelled > 0:
+		case p.Captured == 0:
 			return StatusCancelled
+		case p.Refunded == 0:
+			return StatusCaptured
+		case p.Refunded < p.Captured:
+			return StatusPartiallyRefunded
 		}
-		return StatusAuthorized
+		return StatusRefunded
 	}
-	return current
+	if current == StatusFailed {
+		return StatusFailed
+	}
+	return StatusNew
 }
 
 // checkMoney enforces the money invariants: nothing negative, captured never
@@ -130,13 +112,18 @@ func checkMoney(p Payment) string {
 	return ""
 }
 
-// ApplyPayment merges an observed Vipps view into the order. The merge is
-// monotonic: amounts only grow and the state only moves from nothing to
-// CREATED to one final state, so duplicate, stale and out-of-order
-// observations (a webhook after a poll saw the same thing; an older answer
-// arriving late) change nothing and are not errors. A different final state
-// than the one known (AUTHORIZED, then ABORTED) is an IllegalTransitionError.
-// It reports whether anything changed.
+// ApplyPayment merges an observed Vipps view into the order. Vipps is the
+// ledger: whatever it reports — captures, refunds and releases made in the
+// business portal included — is absorbed. The merge is monotonic, because
+// every amount at Vipps only grows and its state moves only from nothing to
+// CREATED to one final state: each amount takes the larger of the known and
+// the observed value, so duplicate, stale and out-of-order observations (a
+// webhook after a poll saw the same thing; an older answer arriving late)
+// change nothing and are not errors. Only a view that Vipps cannot have given
+// — a different final state than the one known (AUTHORIZED, then ABORTED), or
+// amounts that break the money invariants — is an IllegalTransitionError.
+// The status is derived from the result. It reports whether anything
+// changed.
 func (o *Order) ApplyPayment(obs Observation) (bool, error) {
 	p := o.Payment
 	changed := false
@@ -167,17 +154,13 @@ func (o *Order) ApplyPayment(obs Observation) (bool, error) {
 		p.PSPReference = obs.PSPReference
 		changed = true
 	}
-	if !wasAuthorized && p.Authorized > 0 {
+	if !wasAuthorized && p.Authorized > 0 && p.AuthorizedAt.IsZero() {
 		p.AuthorizedAt = obs.At
 	}
 	if reason := checkMoney(p); reason != "" {
 		return false, &IllegalTransitionError{From: o.Status, To: o.Status, Reason: reason}
 	}
-	next := DeriveStatus(p, o.Status)
-	if !CanTransition(o.Status, next) {
-		return false, &IllegalTransitionError{From: o.Status, To: next, Reason: "not allowed"}
-	}
-	if next != o.Status {
+	if next := DeriveStatus(p, o.Status); next != o.Status {
 		o.Status = next
 		changed = true
 	}
@@ -185,25 +168,44 @@ func (o *Order) ApplyPayment(obs Observation) (bool, error) {
 	return changed, nil
 }
 
-// validate checks a change made by an Update before it is written.
+// validate checks a change made by an Update before it is written: amounts
+// never go down and keep the money invariants, the Vipps state never goes
+// back, and a failed order is never new again. The status is not checked
+// here but derived (see settleStatus).
 func validate(before, after *Order) error {
-	if after.Reference != before.Reference {
-		return &IllegalTransitionError{From: before.Status, To: after.Status, Reason: "the reference cannot change"}
+	fail := func(reason string) error {
+		return &IllegalTransitionError{From: before.Status, To: after.Status, Reason: reason}
 	}
-	if !CanTransition(before.Status, after.Status) {
-		return &IllegalTransitionError{From: before.Status, To: after.Status, Reason: "not allowed"}
+	if after.Reference != before.Reference {
+		return fail("the reference cannot change")
 	}
 	b, a := before.Payment, after.Payment
 	if a.Authorized < b.Authorized || a.Captured < b.Captured || a.Cancelled < b.Cancelled || a.Refunded < b.Refunded {
-		return &IllegalTransitionError{From: before.Status, To: after.Status, Reason: "payment amounts never decrease"}
+		return fail("payment amounts never decrease")
 	}
 	if a.State != b.State {
 		if vippsFinal(b.State) || (b.State == vippsCreated && a.State == "") {
-			return &IllegalTransitionError{From: before.Status, To: after.Status, Reason: fmt.Sprintf("vipps state cannot go from %s to %s", b.State, a.State)}
+			return fail(fmt.Sprintf("vipps state cannot go from %s to %s", b.State, a.State))
 		}
 	}
-	if reason := checkMoney(a); reason != "" {
-		return &IllegalTransitionError{From: before.Status, To: after.Status, Reason: reason}
+	if a.State == "" && before.Status == StatusFailed && after.Status == StatusNew {
+		return fail("a failed order cannot be new again")
 	}
+	if reason := checkMoney(a); reason != "" {
+		return fail(reason)
+	}
+	return nil
+}
+
+// settleStatus sets the status an Update leaves derived from the amounts. A
+// function that set the status by hand to something the amounts do not say
+// is refused; one that left it alone gets it derived.
+func settleStatus(before, after *Order) error {
+	derived := DeriveStatus(after.Payment, after.Status)
+	if after.Status != before.Status && after.Status != derived {
+		return &IllegalTransitionError{From: before.Status, To: after.Status,
+			Reason: fmt.Sprintf("the payment's amounts make the order %s", derived)}
+	}
+	after.Status = derived
 	return nil
 }

@@ -13,17 +13,11 @@ import (
 // Tx collects what an Update function wants written besides the order:
 // outbox jobs, buyer details and a note for the history.
 type Tx struct {
-	durable  bool
 	jobs     []Job
 	buyer    *Buyer
 	buyerTTL time.Duration
 	note     string
 }
-
-// Durable asks for the change to be synced to disk before Update returns:
-// for writes that must survive a power loss because the caller is about to
-// tell Vipps or a client something that depends on them.
-func (tx *Tx) Durable() { tx.durable = true }
 
 // Enqueue adds an outbox job, written in the same transaction as the change.
 func (tx *Tx) Enqueue(j Job) { tx.jobs = append(tx.jobs, j) }
@@ -40,12 +34,12 @@ func (tx *Tx) SetBuyer(b Buyer, ttl time.Duration) { tx.buyer, tx.buyerTTL = &b,
 // It runs fn on a copy of the current order inside a Badger read-modify-write
 // transaction. If fn returns ErrNoChange, or leaves the order as it was and
 // enqueues nothing, nothing is written and the current order is returned
-// with changed == false. Otherwise the change is validated (legal status
-// transition, money invariants, nothing goes back), a history entry is added
-// when the status changed or fn noted something, every index is kept in
-// step, fn's jobs and buyer details are written, and the transaction is
-// committed (synced). Any other error from fn, or an IllegalTransitionError,
-// writes nothing.
+// with changed == false. Otherwise the change is validated (money
+// invariants, nothing goes back), the status is derived from the amounts, a
+// history entry is added when the status changed or fn noted something,
+// every index is kept in step, fn's jobs and buyer details are written, and
+// the transaction is committed, on disk before Update returns. Any other
+// error from fn, or an IllegalTransitionError, writes nothing.
 //
 // Callers on one order are serialised in-process, and a conflict with
 // another transaction is retried with fn run again on fresh data.
@@ -56,7 +50,6 @@ func (s *Store) Update(ref string, src Source, fn func(o *Order, tx *Tx) error) 
 	var (
 		result  *Order
 		changed bool
-		durable bool
 	)
 	err := s.retry(func(txn *badger.Txn) error {
 		result, changed = nil, false
@@ -79,6 +72,10 @@ func (s *Store) Update(ref string, src Source, fn func(o *Order, tx *Tx) error) 
 			work = *cur
 		case ferr != nil:
 			return ferr
+		default:
+			if err := settleStatus(cur, &work); err != nil {
+				return err
+			}
 		}
 		after, err := json.Marshal(&work)
 		if err != nil {
@@ -118,12 +115,9 @@ func (s *Store) Update(ref string, src Source, fn func(o *Order, tx *Tx) error) 
 				return err
 			}
 		}
-		result, changed, durable = &work, orderChanged, tx.durable
+		result, changed = &work, orderChanged
 		return nil
 	})
-	if err == nil && durable {
-		err = s.sync()
-	}
 	if err != nil {
 		if result == nil {
 			if cur, gerr := s.Get(ref); gerr == nil {

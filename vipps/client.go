@@ -137,7 +137,15 @@ func (c *Client) send(ctx context.Context, cl call, body []byte, token string, o
 		req.ContentLength = 0
 	}
 	c.setHeaders(req, cl, token, body != nil)
+	started := time.Now()
 	resp, err := c.cfg.HTTPClient.Do(req)
+	if c.cfg.Observe != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		c.cfg.Observe(cl.op, status, time.Since(started))
+	}
 	if err != nil {
 		return &transportError{op: cl.op, err: redactURLError(err)}
 	}

@@ -74,6 +74,12 @@ type Config struct {
 	// Now returns the current time; nil means time.Now. Tests set it to
 	// drive token expiry.
 	Now func() time.Time
+
+	// Observe, when set, hears about every HTTP exchange with Vipps, retries
+	// included: the operation (e.g. "capture payment"), the status Vipps
+	// answered (0 when no answer came) and how long it took. It is called
+	// on the request's goroutine and must be quick (metrics).
+	Observe func(operation string, status int, took time.Duration)
 }
 
 // DefaultHTTPClient returns the *http.Client used when Config.HTTPClient is

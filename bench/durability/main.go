@@ -1,9 +1,9 @@
-// Command durability compares the order store's synced transitions with
-// the disk's limit: raw Badger synced writes (SyncWrites on, one 1 KiB
-// value per transaction) against the store's synced transitions (creating
-// an order — synced before Vipps is called — and one transition marked
-// Durable, as a capture's key is stored before the call), at the same
-// concurrency, side by side in one run.
+// Command durability compares the order store's transitions with the
+// disk's limit: raw Badger synced writes (SyncWrites on, one 1 KiB value per
+// transaction) against the store's transitions (creating an order, as before
+// Vipps is called, and one update recording a capture with its key, as
+// before the capture is sent; every commit of the store is synced), at the
+// same concurrency, side by side in one run.
 //
 //	go run ./bench/durability -c 1,16,64 -d 5s
 package main
@@ -104,7 +104,6 @@ func storeTransitions(c int, d time.Duration) float64 {
 		}
 		if _, _, err := s.Update(ref, state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
 			o.Ops = append(o.Ops, state.Operation{ID: "op-1", Kind: "capture", Amount: 49700, IdempotencyKey: "cap-" + ref, Status: "pending", CreatedAt: time.Now()})
-			tx.Durable()
 			return nil
 		}); err != nil {
 			panic(err)

@@ -113,7 +113,7 @@ func preload(dir string, n int) error {
 	bytes := dirSize(dir)
 	fmt.Printf("Preloaded %d finished + %d pending orders through state.Import (and compacted) in %s; %.0f bytes on disk per order (%.1f MB in all).\n",
 		n, pendingOrders, loaded.Round(time.Second), float64(bytes)/float64(n+pendingOrders), float64(bytes)/1e6)
-	fmt.Printf("Poller tick (DuePending of the %d due orders, median of 20): %s with %d finished orders beside them, %s with none — ratio %.2f.\n\n",
+	fmt.Printf("Poller tick (DueChecks of the %d due orders, median of 20): %s with %d finished orders beside them, %s with none — ratio %.2f.\n\n",
 		pendingOrders, tickBig, n, tickSmall, float64(tickBig)/float64(tickSmall))
 	return nil
 }
@@ -123,12 +123,12 @@ func pollTick(s *state.Store, now time.Time) (time.Duration, error) {
 	var times []time.Duration
 	for range 20 {
 		t := time.Now()
-		refs, err := s.DuePending(now, pendingOrders)
+		refs, err := s.DueChecks(now, pendingOrders)
 		if err != nil {
 			return 0, err
 		}
 		if len(refs) != pendingOrders {
-			return 0, fmt.Errorf("DuePending found %d of %d due orders", len(refs), pendingOrders)
+			return 0, fmt.Errorf("DueChecks found %d of %d due orders", len(refs), pendingOrders)
 		}
 		times = append(times, time.Since(t))
 	}

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
+)
+
+// readStrictJSON reads a merchant request's body into v, strictly, as a
+// careless script's request must be read when it moves money: an empty body
+// reports empty (the endpoint decides what that means); anything else must
+// be application/json (errUnsupportedType), one JSON object, with no field v
+// does not have (named in the error, with the fields it takes), no null, no
+// value of the wrong type, and nothing after it. Every refusal is an
+// InputError (or the MaxBytesError of a body too large) and nothing has
+// happened yet.
+func readStrictJSON(r *http.Request, v any, fields ...string) (empty bool, err error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return false, err
+		}
+		return false, &shop.InputError{Reason: "the body could not be read"}
+	}
+	if len(body) == 0 {
+		return true, nil
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return false, errUnsupportedType
+	}
+	shape := "a JSON object"
+	if len(fields) > 0 {
+		shape = fmt.Sprintf("a JSON object with %s", orList(fields))
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return false, &shop.InputError{Reason: "the body must be " + shape}
+	}
+	var raw map[string]json.RawMessage
+	if err := decodeOne(trimmed, &raw, false); err != nil {
+		return false, &shop.InputError{Reason: "the body is not valid JSON: it must be " + shape}
+	}
+	for name, val := range raw {
+		if !slices.Contains(fields, name) {
+			return false, &shop.InputError{Field: name, Reason: fmt.Sprintf("unknown field; this endpoint takes %s", orList(fields))}
+		}
+		if bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
+			return false, &shop.InputError{Field: name, Reason: "must not be null"}
+		}
+	}
+	if err := decodeOne(trimmed, v, true); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return false, &shop.InputError{Field: te.Field, Reason: typeReason(te)}
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return false, &shop.InputError{Field: strings.Trim(name, `"`), Reason: "unknown field"}
+		}
+		return false, &shop.InputError{Reason: "the body is not valid JSON: it must be " + shape}
+	}
+	return false, nil
+}
+
+// decodeOne decodes exactly one JSON value with nothing after it.
+func decodeOne(data []byte, v any, strict bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+func typeReason(te *json.UnmarshalTypeError) string {
+	switch te.Type.Kind().String() {
+	case "int64", "int":
+		return "must be a whole number (amounts in minor units: 10000 is 100.00)"
+	case "bool":
+		return "must be true or false"
+	case "string":
+		return "must be a string"
+	case "slice":
+		return "must be a list"
+	}
+	return "has the wrong type"
+}
+
+// orList writes "a, b or c" with each name quoted.
+func orList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = `"` + n + `"`
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
