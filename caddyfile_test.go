@@ -94,6 +94,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"unknown vat", "vipps {\n\tproduct socks 100 Socks vat 17\n}", "not a rate used"},
 		{"duplicate sku", "vipps {\n\tproduct socks 100 Socks\n\tproduct socks 200 Other\n}", "listed twice"},
 		{"bad duration", "vipps {\n\tpoll_interval soon\n}", "invalid poll_interval"},
+		{"timeout past the hand-over", "vipps {\n\ttimeout 3m\n}", "timeout 3m0s: use at most 1m0s"},
 		{"bad size", "vipps {\n\tmax_body_size lots\n}", "invalid max_body_size"},
 		{"bad prefix", "vipps {\n\treference_prefix 9lives\n}", "reference prefix"},
 		{"collect nothing", "vipps {\n\tcollect\n}", "wrong argument count"},
@@ -148,5 +149,18 @@ func TestExamplesAdapt(t *testing.T) {
 				t.Fatal("a secret was baked into the JSON config")
 			}
 		})
+	}
+}
+
+// TestTimeoutIsBoundedInJSON: a JSON config (which skips the Caddyfile's
+// checks) with a timeout past the hand-over to the worker is refused too.
+func TestTimeoutIsBoundedInJSON(t *testing.T) {
+	h := Handler{Timeout: caddy.Duration(3 * time.Minute)}
+	if err := h.setDefaults(); err == nil || !strings.Contains(err.Error(), "use at most 1m0s") {
+		t.Fatalf("timeout 3m: %v", err)
+	}
+	h = Handler{Timeout: caddy.Duration(time.Minute)}
+	if err := h.setDefaults(); err != nil {
+		t.Fatalf("timeout 1m: %v", err)
 	}
 }

@@ -230,6 +230,11 @@ type orderJSON struct {
 		Source string `json:"source"`
 		To     string `json:"to"`
 	} `json:"history"`
+	Operations []struct {
+		ID     string `json:"id"`
+		Kind   string `json:"kind"`
+		Status string `json:"status"`
+	} `json:"operations"`
 }
 
 func listOrders(t *testing.T, query string) []orderJSON {
@@ -301,6 +306,8 @@ type simPayment struct {
 	Aggregate struct {
 		AuthorizedAmount struct{ Value int64 } `json:"authorizedAmount"`
 		CapturedAmount   struct{ Value int64 } `json:"capturedAmount"`
+		CancelledAmount  struct{ Value int64 } `json:"cancelledAmount"`
+		RefundedAmount   struct{ Value int64 } `json:"refundedAmount"`
 	} `json:"aggregate"`
 	Amount struct{ Value int64 } `json:"amount"`
 	Events []simEvent            `json:"events"`

@@ -102,6 +102,9 @@ func typeReason(te *json.UnmarshalTypeError) string {
 
 // orList writes "a, b or c" with each name quoted.
 func orList(names []string) string {
+	if len(names) == 0 {
+		return "no fields"
+	}
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = `"` + n + `"`

@@ -38,3 +38,37 @@ func FuzzReadCheckout(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadStrictJSON: any merchant body under any content type is either
+// refused with a typed error (a 4xx) or read into a body whose amount, when
+// given, was a JSON integer; an empty body is reported as empty; it never
+// panics, for any list of accepted fields.
+func FuzzReadStrictJSON(f *testing.F) {
+	f.Add("application/json", []byte(`{"amount":10000}`), 2)
+	f.Add("application/json", []byte(`{"amount":100.5,"all":true}`), 2)
+	f.Add("application/json", []byte(`{"lines":[{"sku":"socks","qty":1}],"final":true}`), 5)
+	f.Add("application/json", []byte(`null`), 0)
+	f.Add("application/json", []byte(`{}`), 0)
+	f.Add("application/x-www-form-urlencoded", []byte(`{"amount":1}`), 1)
+	f.Add("application/json", []byte(`{"amount":1}{"amount":2}`), 1)
+	f.Fuzz(func(t *testing.T, contentType string, body []byte, nFields int) {
+		r := httptest.NewRequest(http.MethodPost, "/vipps/orders/r/ship", bytes.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		w := httptest.NewRecorder()
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		var v shipBody
+		fields := shipFields[:max(0, min(nFields, len(shipFields)))]
+		empty, err := readStrictJSON(r, &v, fields...)
+		if err != nil {
+			var in *shop.InputError
+			var tooBig *http.MaxBytesError
+			if !errors.As(err, &in) && !errors.Is(err, errUnsupportedType) && !errors.As(err, &tooBig) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if empty != (len(body) == 0) {
+			t.Fatalf("empty %v for %d bytes", empty, len(body))
+		}
+	})
+}

@@ -86,7 +86,7 @@ func tokenEqual(a, b string) bool {
 // shipBody is the JSON body of ship: exactly one of amount, all and lines.
 // An empty body means all.
 type shipBody struct {
-	Amount      int64           `json:"amount,omitempty"`
+	Amount      *int64          `json:"amount,omitempty"`
 	All         bool            `json:"all,omitempty"`
 	Lines       []shop.CartLine `json:"lines,omitempty"`
 	Final       bool            `json:"final,omitempty"`
@@ -98,8 +98,19 @@ var shipFields = []string{"amount", "all", "lines", "final", "tracking_url"}
 // refundBody is the JSON body of refund: amount or all. An empty body
 // means all.
 type refundBody struct {
-	Amount int64 `json:"amount,omitempty"`
-	All    bool  `json:"all,omitempty"`
+	Amount *int64 `json:"amount,omitempty"`
+	All    bool   `json:"all,omitempty"`
+}
+
+// amountOf reads an amount that was sent: present means more than zero.
+func amountOf(a *int64) (int64, error) {
+	if a == nil {
+		return 0, nil
+	}
+	if *a <= 0 {
+		return 0, &shop.InputError{Field: "amount", Reason: "must be more than zero (in minor units: 10000 is 100.00)"}
+	}
+	return *a, nil
 }
 
 var refundFields = []string{"amount", "all"}
@@ -189,10 +200,15 @@ func (h *Handler) ship(w http.ResponseWriter, r *http.Request, actor string) {
 	if empty {
 		body.All = true
 	}
+	amount, err := amountOf(body.Amount)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
 	h.operate(w, r, shop.OpCapture, body, func(c shop.Caller) (*state.Order, *state.Operation, error) {
 		c.Actor = actor
 		return h.svc.Ship(r.Context(), r.PathValue("ref"), shop.ShipRequest{
-			Amount: body.Amount, All: body.All, Lines: body.Lines, Final: body.Final, TrackingURL: body.TrackingURL, Caller: c,
+			Amount: amount, All: body.All, Lines: body.Lines, Final: body.Final, TrackingURL: body.TrackingURL, Caller: c,
 		})
 	})
 }
@@ -224,8 +240,13 @@ func (h *Handler) refund(w http.ResponseWriter, r *http.Request, actor string) {
 	if empty {
 		body.All = true
 	}
+	amount, err := amountOf(body.Amount)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
 	h.operate(w, r, shop.OpRefund, body, func(c shop.Caller) (*state.Order, *state.Operation, error) {
 		c.Actor = actor
-		return h.svc.Refund(r.Context(), r.PathValue("ref"), shop.RefundRequest{Amount: body.Amount, All: body.All, Caller: c})
+		return h.svc.Refund(r.Context(), r.PathValue("ref"), shop.RefundRequest{Amount: amount, All: body.All, Caller: c})
 	})
 }

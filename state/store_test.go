@@ -438,3 +438,15 @@ func TestSecondOpenIsLocked(t *testing.T) {
 		t.Fatalf("second open: %v", err)
 	}
 }
+
+// TestEveryCommitIsSynced: the database syncs the write-ahead log of the
+// memtable each commit lands in before the commit returns (Badger's
+// SyncWrites). A power cut cannot be staged in a test; what can be checked
+// is that no commit relies on a later DB.Sync, which reaches only the
+// newest memtable.
+func TestEveryCommitIsSynced(t *testing.T) {
+	s := openTest(t, nil)
+	if !s.DB().Opts().SyncWrites {
+		t.Fatal("the order database does not sync its commits")
+	}
+}
