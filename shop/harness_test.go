@@ -31,6 +31,7 @@ type harness struct {
 	svc    *Service
 	portal *vipps.Client // the business portal: the same sales unit, its own keys
 
+	modMu  sync.Mutex
 	mu     sync.Mutex
 	mods   []modification
 	faults []tapFault
@@ -122,11 +123,14 @@ func (h *harness) loseAnswers() (stop func()) {
 		h.faults = append(h.faults, tapFault{DropAnswer: true})
 	}
 	h.mu.Unlock()
-	return func() {
-		h.mu.Lock()
-		h.faults = nil
-		h.mu.Unlock()
-	}
+	return h.clearFaults
+}
+
+// clearFaults drops the faults not used up.
+func (h *harness) clearFaults() {
+	h.mu.Lock()
+	h.faults = nil
+	h.mu.Unlock()
 }
 
 // tap hands every request to the simulator and notes the modifications:
@@ -154,6 +158,9 @@ func (h *harness) tap(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"type":"about:blank","title":"injected","status":` + strconv.Itoa(f.Status) + `}`))
 		return
 	}
+	// One modification at a time, so that the order the simulator handles
+	// them in is the order onMod hears them in.
+	h.modMu.Lock()
 	rec := httptest.NewRecorder()
 	h.sim.ServeHTTP(rec, r)
 	m := modification{Kind: parts[1], Ref: parts[0], Key: r.Header.Get("Idempotency-Key"), Amount: req.ModificationAmount.Value, Status: rec.Code}
@@ -164,6 +171,7 @@ func (h *harness) tap(w http.ResponseWriter, r *http.Request) {
 	if fn != nil {
 		fn(m)
 	}
+	h.modMu.Unlock()
 	if f.DropAnswer {
 		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 			_ = conn.Close()
