@@ -83,11 +83,16 @@ func tokenEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
+// movement is what the bodies of ship and refund share: an amount, or all.
+type movement struct {
+	Amount *int64 `json:"amount,omitempty"`
+	All    bool   `json:"all,omitempty"`
+}
+
 // shipBody is the JSON body of ship: exactly one of amount, all and lines.
 // An empty body means all.
 type shipBody struct {
-	Amount      *int64          `json:"amount,omitempty"`
-	All         bool            `json:"all,omitempty"`
+	movement
 	Lines       []shop.CartLine `json:"lines,omitempty"`
 	Final       bool            `json:"final,omitempty"`
 	TrackingURL string          `json:"tracking_url,omitempty"`
@@ -98,22 +103,30 @@ var shipFields = []string{"amount", "all", "lines", "final", "tracking_url"}
 // refundBody is the JSON body of refund: amount or all. An empty body
 // means all.
 type refundBody struct {
-	Amount *int64 `json:"amount,omitempty"`
-	All    bool   `json:"all,omitempty"`
-}
-
-// amountOf reads an amount that was sent: present means more than zero.
-func amountOf(a *int64) (int64, error) {
-	if a == nil {
-		return 0, nil
-	}
-	if *a <= 0 {
-		return 0, &shop.InputError{Field: "amount", Reason: "must be more than zero (in minor units: 10000 is 100.00)"}
-	}
-	return *a, nil
+	movement
 }
 
 var refundFields = []string{"amount", "all"}
+
+// readMovement reads the body of ship or refund (v, which embeds m)
+// strictly: an empty body means all, and an amount that is sent must be
+// more than zero. It returns the amount (zero for all or lines).
+func readMovement(r *http.Request, v any, m *movement, fields []string) (int64, error) {
+	empty, err := readStrictJSON(r, v, fields...)
+	if err != nil {
+		return 0, err
+	}
+	if empty {
+		m.All = true
+	}
+	if m.Amount == nil {
+		return 0, nil
+	}
+	if *m.Amount <= 0 {
+		return 0, &shop.InputError{Field: "amount", Reason: "must be more than zero (in minor units: 10000 is 100.00)"}
+	}
+	return *m.Amount, nil
+}
 
 // OperationResponse is the answer of a merchant operation.
 type OperationResponse struct {
@@ -192,15 +205,7 @@ func (h *Handler) answerOperation(w http.ResponseWriter, r *http.Request, o *sta
 // "final": true (release the rest) and "tracking_url".
 func (h *Handler) ship(w http.ResponseWriter, r *http.Request, actor string) {
 	var body shipBody
-	empty, err := readStrictJSON(r, &body, shipFields...)
-	if err != nil {
-		h.failErr(w, r, err)
-		return
-	}
-	if empty {
-		body.All = true
-	}
-	amount, err := amountOf(body.Amount)
+	amount, err := readMovement(r, &body, &body.movement, shipFields)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -232,15 +237,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, actor string) {
 // or {"amount": N}.
 func (h *Handler) refund(w http.ResponseWriter, r *http.Request, actor string) {
 	var body refundBody
-	empty, err := readStrictJSON(r, &body, refundFields...)
-	if err != nil {
-		h.failErr(w, r, err)
-		return
-	}
-	if empty {
-		body.All = true
-	}
-	amount, err := amountOf(body.Amount)
+	amount, err := readMovement(r, &body, &body.movement, refundFields)
 	if err != nil {
 		h.failErr(w, r, err)
 		return

@@ -193,7 +193,7 @@ func (s *Service) classifyOperation(op string, err error) error {
 func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipps.ModificationResponse, rejected *RejectedError) (*state.Order, *state.Operation) {
 	var obs *state.Observation
 	if resp != nil {
-		o := modificationObservation(resp, s.now().UTC())
+		o := aggregateObservation(resp.State, resp.Aggregate, resp.PSPReference, s.now().UTC())
 		obs = &o
 	}
 	return s.settleOperation(ref, opID, src, obs, rejected, "")
@@ -253,18 +253,6 @@ func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state
 		return nil, nil
 	}
 	return after, findOp(after, opID)
-}
-
-func modificationObservation(resp *vipps.ModificationResponse, at time.Time) state.Observation {
-	return state.Observation{
-		State:        string(resp.State),
-		Authorized:   resp.Aggregate.AuthorizedAmount.Value,
-		Captured:     resp.Aggregate.CapturedAmount.Value,
-		Cancelled:    resp.Aggregate.CancelledAmount.Value,
-		Refunded:     resp.Aggregate.RefundedAmount.Value,
-		PSPReference: resp.PSPReference,
-		At:           at,
-	}
 }
 
 func findOp(o *state.Order, id string) *state.Operation {

@@ -86,13 +86,18 @@ func (s *Service) noteRefresh(ref string) {
 
 // observation converts a Vipps payment into the store's neutral form.
 func observation(p *vipps.Payment, at time.Time) state.Observation {
+	return aggregateObservation(p.State, p.Aggregate, p.PSPReference, at)
+}
+
+// aggregateObservation is what a payment or a modification's answer says.
+func aggregateObservation(st vipps.PaymentState, a vipps.Aggregate, psp string, at time.Time) state.Observation {
 	return state.Observation{
-		State:        string(p.State),
-		Authorized:   p.Aggregate.AuthorizedAmount.Value,
-		Captured:     p.Aggregate.CapturedAmount.Value,
-		Cancelled:    p.Aggregate.CancelledAmount.Value,
-		Refunded:     p.Aggregate.RefundedAmount.Value,
-		PSPReference: p.PSPReference,
+		State:        string(st),
+		Authorized:   a.AuthorizedAmount.Value,
+		Captured:     a.CapturedAmount.Value,
+		Cancelled:    a.CancelledAmount.Value,
+		Refunded:     a.RefundedAmount.Value,
+		PSPReference: psp,
 		At:           at,
 	}
 }
