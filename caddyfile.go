@@ -1,10 +1,13 @@
 package caddyvipps
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -16,6 +19,7 @@ import (
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("vipps", parseCaddyfile)
 	httpcaddyfile.RegisterDirectiveOrder("vipps", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterGlobalOption("vipps", parseGlobalOption)
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -24,9 +28,66 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	return v, err
 }
 
+// parseGlobalOption reads the global vipps option, which defines shops:
+//
+//	{
+//	    vipps {
+//	        shop <name> {
+//	            <shop options, as in a vipps block>
+//	        }
+//	    }
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		prev, ok := existing.(httpcaddyfile.App)
+		if !ok {
+			return nil, d.Err("unexpected earlier vipps option")
+		}
+		if err := json.Unmarshal(prev.Value, app); err != nil {
+			return nil, err
+		}
+	}
+	d.Next() // vipps
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if d.Val() != "shop" {
+			return nil, d.Errf("unrecognized vipps option '%s': the global vipps option holds 'shop <name> { ... }' blocks", d.Val())
+		}
+		var name string
+		if !d.NextArg() {
+			return nil, d.ArgErr()
+		}
+		name = d.Val()
+		if err := checkShopName(name); err != nil {
+			return nil, d.Err(err.Error())
+		}
+		if d.NextArg() {
+			return nil, d.ArgErr()
+		}
+		if _, dup := app.Shops[name]; dup {
+			return nil, d.Errf("shop %s is defined twice", name)
+		}
+		var cfg ShopConfig
+		if err := cfg.unmarshalBlock(d, nil); err != nil {
+			return nil, err
+		}
+		if app.Shops == nil {
+			app.Shops = map[string]*ShopConfig{}
+		}
+		app.Shops[name] = &cfg
+	}
+	return httpcaddyfile.App{Name: "vipps", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
-//	vipps [<matcher>] {
+//	vipps [<shop>]
+//
+//	vipps [<shop>] {
+//	    shop                   <name>          # instead of the argument
 //	    environment            simulator|test|production
 //	    simulator_listen       <host:port>
 //	    client_id              <id>
@@ -58,50 +119,91 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    timeout                <duration>
 //	    buyer_retention        <duration>
 //	}
+//
+// Without options the handler serves a shop defined in the global vipps
+// option; with options it declares the shop itself (named "default"
+// unless it says otherwise).
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
-		return d.ArgErr()
+		h.Shop = d.Val()
+		if err := checkShopName(h.Shop); err != nil {
+			return d.Err(err.Error())
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
 	}
+	return h.ShopConfig.unmarshalBlock(d, func(d *caddyfile.Dispenser) error {
+		if h.Shop != "" {
+			return d.Errf("the shop is already named %s", h.Shop)
+		}
+		if !d.AllArgs(&h.Shop) {
+			return d.ArgErr()
+		}
+		if err := checkShopName(h.Shop); err != nil {
+			return d.Err(err.Error())
+		}
+		return nil
+	})
+}
+
+// unmarshalBlock reads a block of shop options. The "shop" line goes to
+// onShop (a handler block's way to name its shop); elsewhere it is refused.
+// Every error names the line of the offending token.
+func (c *ShopConfig) unmarshalBlock(d *caddyfile.Dispenser, onShop func(*caddyfile.Dispenser) error) error {
 	texts := map[string]*string{
-		"environment":            &h.Environment,
-		"simulator_listen":       &h.SimulatorListen,
-		"client_id":              &h.ClientID,
-		"client_secret":          &h.ClientSecret,
-		"subscription_key":       &h.SubscriptionKey,
-		"merchant_serial_number": &h.MerchantSerialNumber,
-		"api_url":                &h.APIURL,
-		"public_url":             &h.PublicURL,
-		"base_path":              &h.BasePath,
-		"reference_prefix":       &h.ReferencePrefix,
-		"currency":               &h.Currency,
-		"payment_description":    &h.PaymentDescription,
-		"catalog":                &h.CatalogFile,
-		"success_url":            &h.SuccessURL,
-		"cancel_url":             &h.CancelURL,
-		"shop_url":               &h.ShopURL,
-		"language":               &h.Language,
-		"brand":                  &h.Brand,
-		"admin_token":            &h.AdminToken,
-		"data_dir":               &h.DataDir,
-		"notify_url":             &h.NotifyURL,
-		"notify_secret":          &h.NotifySecret,
+		"environment":            &c.Environment,
+		"simulator_listen":       &c.SimulatorListen,
+		"client_id":              &c.ClientID,
+		"client_secret":          &c.ClientSecret,
+		"subscription_key":       &c.SubscriptionKey,
+		"merchant_serial_number": &c.MerchantSerialNumber,
+		"api_url":                &c.APIURL,
+		"public_url":             &c.PublicURL,
+		"base_path":              &c.BasePath,
+		"reference_prefix":       &c.ReferencePrefix,
+		"currency":               &c.Currency,
+		"payment_description":    &c.PaymentDescription,
+		"catalog":                &c.CatalogFile,
+		"success_url":            &c.SuccessURL,
+		"cancel_url":             &c.CancelURL,
+		"shop_url":               &c.ShopURL,
+		"language":               &c.Language,
+		"brand":                  &c.Brand,
+		"admin_token":            &c.AdminToken,
+		"data_dir":               &c.DataDir,
+		"notify_url":             &c.NotifyURL,
+		"notify_secret":          &c.NotifySecret,
 	}
 	durations := map[string]*caddy.Duration{
-		"poll_interval":   &h.PollInterval,
-		"timeout":         &h.Timeout,
-		"buyer_retention": &h.BuyerRetention,
+		"poll_interval":   &c.PollInterval,
+		"timeout":         &c.Timeout,
+		"buyer_retention": &c.BuyerRetention,
 	}
-	seen := map[string]bool{}
+	seen := map[string]caddyfile.Token{}
+	var productTokens, shippingTokens []caddyfile.Token
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
-		if opt != "product" && opt != "shipping" && seen[opt] {
+		if _, dup := seen[opt]; dup && opt != "product" && opt != "shipping" {
 			return d.Errf("%s already specified", opt)
 		}
-		seen[opt] = true
+		seen[opt] = d.Token()
+		if opt == "shop" {
+			if onShop == nil {
+				return d.Err("a shop defined in the global vipps option is named by its block: shop <name> { ... }")
+			}
+			if err := onShop(d); err != nil {
+				return err
+			}
+			continue
+		}
 		if target, ok := texts[opt]; ok {
 			if !d.AllArgs(target) {
 				return d.ArgErr()
+			}
+			if err := checkText(opt, *target); err != nil {
+				return d.Err(err.Error())
 			}
 			continue
 		}
@@ -128,13 +230,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			h.Products = append(h.Products, p)
+			c.Products = append(c.Products, p)
+			productTokens = append(productTokens, d.Token())
 		case "shipping":
 			o, err := parseShipping(d)
 			if err != nil {
 				return err
 			}
-			h.Shipping = append(h.Shipping, o)
+			c.Shipping = append(c.Shipping, o)
+			shippingTokens = append(shippingTokens, d.Token())
 		case "collect":
 			values := d.RemainingArgs()
 			if len(values) == 0 {
@@ -143,13 +247,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if _, err := shop.ParseCollect(values); err != nil {
 				return d.Err(err.Error())
 			}
-			h.Collect = values
+			c.Collect = values
 		case "admin_users":
 			users := d.RemainingArgs()
 			if len(users) == 0 {
 				return d.ArgErr()
 			}
-			h.AdminUsers = append(h.AdminUsers, users...)
+			c.AdminUsers = append(c.AdminUsers, users...)
 		case "max_body_size":
 			var s string
 			if !d.AllArgs(&s) {
@@ -159,33 +263,85 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil || size == 0 || size > 1<<30 {
 				return d.Errf("invalid max_body_size '%s': use a size such as 64KB", s)
 			}
-			h.MaxBodySize = int64(size)
+			c.MaxBodySize = int64(size)
 		default:
 			return d.Errf("unrecognized subdirective '%s'", opt)
 		}
 	}
-	switch h.Environment {
-	case "", EnvSimulator, EnvTest, EnvProduction:
-	default:
-		return d.Errf("invalid environment '%s': use simulator, test or production", h.Environment)
-	}
-	if err := shop.ValidatePrefix(h.ReferencePrefix); err != nil {
-		return d.Err(err.Error())
-	}
-	if len(h.Products) > 0 || len(h.Shipping) > 0 {
-		currency := h.Currency
-		if currency == "" {
-			currency = "NOK"
+	// What depends on more than one line is checked once the block is
+	// read, and reported at the line that does not fit.
+	if err := c.checkEnvironment(); err != nil {
+		tok, ok := seen["environment"]
+		if !ok {
+			for _, name := range []string{"client_id", "client_secret", "subscription_key", "merchant_serial_number"} {
+				if t, has := seen[name]; has {
+					tok = t
+					break
+				}
+			}
 		}
-		c, err := shop.NewCatalog(currency, h.Products)
-		if err != nil {
-			return d.Err(err.Error())
+		return errAt(tok, err)
+	}
+	if c.PublicURL != "" {
+		env := c.Environment
+		if env == "" {
+			env = EnvSimulator
 		}
-		if err := c.SetShipping(h.Shipping); err != nil {
-			return d.Err(err.Error())
+		if err := checkPublicURL(c.PublicURL, env); err != nil {
+			return errAt(seen["public_url"], err)
+		}
+	}
+	return c.checkCatalogLines(seen, productTokens, shippingTokens)
+}
+
+// checkText checks the options whose value alone can be wrong.
+func checkText(opt, v string) error {
+	switch opt {
+	case "environment":
+		return ShopConfig{Environment: v}.checkEnvironment()
+	case "reference_prefix":
+		return shop.ValidatePrefix(v)
+	case "public_url":
+		return checkPublicURL(v, "")
+	case "currency":
+		if _, err := shop.NewCatalog(v, nil); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkCatalogLines checks the products and shipping options against the
+// shop's currency (which may come after them) and reports the line of the
+// first one that does not fit.
+func (c *ShopConfig) checkCatalogLines(seen map[string]caddyfile.Token, products, shipping []caddyfile.Token) error {
+	currency := c.Currency
+	if currency == "" {
+		currency = "NOK"
+	}
+	cat, err := shop.NewCatalog(currency, nil)
+	if err != nil {
+		return errAt(seen["currency"], err)
+	}
+	for i, p := range c.Products {
+		if err := cat.Add(p); err != nil {
+			return errAt(products[i], err)
+		}
+	}
+	for i := range c.Shipping {
+		if err := cat.SetShipping(c.Shipping[:i+1]); err != nil {
+			return errAt(shipping[i], err)
+		}
+	}
+	return nil
+}
+
+// errAt reports err at a token's line, as Caddy's own errors do.
+func errAt(tok caddyfile.Token, err error) error {
+	if tok.File == "" {
+		return err
+	}
+	return fmt.Errorf("%w, at %s:%d", err, tok.File, tok.Line)
 }
 
 // parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]

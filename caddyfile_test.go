@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
 func TestUnmarshalCaddyfile(t *testing.T) {
@@ -80,7 +82,17 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	tests := []struct {
 		name, input, want string
 	}{
-		{"inline argument", `vipps foo`, "wrong argument count"},
+		{"two arguments", `vipps foo bar`, "wrong argument count"},
+		{"bad shop name", `vipps Shop!`, "shop name \"Shop!\""},
+		{"shop named twice", "vipps main {\n\tshop other\n}", "already named main"},
+		// Errors name the line of the offending token, not the block's end.
+		{"misspelt environment", "vipps {\n\tproduct socks 100 Socks\n\tenvironment simulater\n\tcurrency NOK\n}", "invalid environment 'simulater': use simulator, test or production, at Testfile:3"},
+		{"vat of another market", "vipps {\n\tproduct socks 100 Socks vat 24\n\tproduct mug 100 Mug\n}", "known: 0, 12, 15, 25), at Testfile:2"},
+		{"vat of another market after currency", "vipps {\n\tproduct socks 100 Socks\n\tproduct mug 100 Mug vat 25\n\tcurrency EUR\n}", "not a rate used with EUR (known: 0, 10, 13.5, 14, 24, 25.5), at Testfile:3"},
+		{"public_url without scheme", "vipps {\n\tproduct socks 100 Socks\n\tpublic_url localhost:8080\n}", "must be an absolute http(s) URL such as https://shop.example.com, at Testfile:3"},
+		{"public_url http in production", "vipps {\n\tenvironment production\n\tpublic_url http://shop.example.com\n}", "must use https in production, at Testfile:3"},
+		{"credentials without environment", "vipps {\n\tproduct socks 100 Socks\n\tclient_id {env.ID}\n}", "environment is missing"},
+		{"unknown currency", "vipps {\n\tcurrency USD\n}", "(use one of NOK, DKK, EUR, SEK), at Testfile:2"},
 		{"unknown option", "vipps {\n\tcolour blue\n}", "unrecognized subdirective 'colour'"},
 		{"duplicate option", "vipps {\n\tcurrency NOK\n\tcurrency DKK\n}", "currency already specified"},
 		{"missing value", "vipps {\n\tpublic_url\n}", "wrong argument count"},
@@ -155,12 +167,13 @@ func TestExamplesAdapt(t *testing.T) {
 // TestTimeoutIsBoundedInJSON: a JSON config (which skips the Caddyfile's
 // checks) with a timeout past the hand-over to the worker is refused too.
 func TestTimeoutIsBoundedInJSON(t *testing.T) {
-	h := Handler{Timeout: caddy.Duration(3 * time.Minute)}
-	if err := h.setDefaults(); err == nil || !strings.Contains(err.Error(), "use at most 1m0s") {
+	products := []shop.Product{{SKU: "socks", Name: "Socks", Price: 100}}
+	c := ShopConfig{Timeout: caddy.Duration(3 * time.Minute), Products: products}
+	if _, err := c.prepare("default"); err == nil || !strings.Contains(err.Error(), "use at most 1m0s") {
 		t.Fatalf("timeout 3m: %v", err)
 	}
-	h = Handler{Timeout: caddy.Duration(time.Minute)}
-	if err := h.setDefaults(); err != nil {
+	c = ShopConfig{Timeout: caddy.Duration(time.Minute), Products: products}
+	if _, err := c.prepare("default"); err != nil {
 		t.Fatalf("timeout 1m: %v", err)
 	}
 }

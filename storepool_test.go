@@ -10,44 +10,39 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
-// TestStorePoolSharesAndReleases: two handlers on one data directory (a
-// config reload) share one open database; it closes when the last one
-// releases it, and a handler that never acquired it releases nothing.
+// TestStorePoolSharesAndReleases: two shops runtimes on one data directory
+// (a config reload) share one open database; it closes when the last one
+// releases it.
 func TestStorePoolSharesAndReleases(t *testing.T) {
 	dir := t.TempDir()
-	a := &Handler{DataDir: dir, logger: zap.NewNop()}
-	b := &Handler{DataDir: dir + "/", logger: zap.NewNop()} // same directory, other spelling
-	if err := a.openStore(); err != nil {
+	a, err := openStore(dir, zap.NewNop())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.openStore(); err != nil {
+	b, err := openStore(dir, zap.NewNop())
+	if err != nil {
 		t.Fatalf("second holder: %v", err)
 	}
-	if a.store != b.store {
+	if a != b {
 		t.Fatal("two holders got two databases")
 	}
-	never := &Handler{DataDir: dir, logger: zap.NewNop()} // provisioning failed before the store
-	if err := never.Cleanup(); err != nil {
+	if refs, _ := storePool.References(dir); refs != 2 {
+		t.Fatalf("references = %d, want 2", refs)
+	}
+	if _, err := storePool.Delete(dir); err != nil {
 		t.Fatal(err)
 	}
-	if refs, _ := storePool.References(a.storeKey); refs != 2 {
-		t.Fatalf("references = %d after a cleanup that acquired nothing, want 2", refs)
-	}
-	if err := a.Cleanup(); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.store.Create(&state.Order{Reference: "pool-0000001", Currency: "NOK", Amount: 100}); err != nil {
+	if err := b.Create(&state.Order{Reference: "pool-0000001", Currency: "NOK", Amount: 100}); err != nil {
 		t.Fatalf("the database closed while a holder remained: %v", err)
 	}
-	store := b.store
-	if err := b.Cleanup(); err != nil {
+	if _, err := storePool.Delete(dir); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := storePool.References(dir); ok {
 		t.Fatal("the pool still holds the database after the last release")
 	}
-	if err := store.Create(&state.Order{Reference: "pool-0000002", Currency: "NOK", Amount: 100}); err == nil {
-		t.Fatal("the database is still open after the last release")
+	if err := b.Create(&state.Order{Reference: "pool-0000002", Currency: "NOK", Amount: 100}); !errors.Is(err, state.ErrClosed) {
+		t.Fatalf("after the last release: %v", err)
 	}
 	// Reopening works, and a second process would be told to reload.
 	s, err := state.Open(dir, state.Options{})

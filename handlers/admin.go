@@ -91,7 +91,7 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 		Path:     h.cfg.BasePath,
 		Expires:  expires,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   h.cfg.SecureCookies,
 		SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
@@ -99,7 +99,7 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 
 // adminLogout serves POST {base}/admin/logout.
 func (h *Handler) adminLogout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: h.cfg.BasePath, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: h.cfg.BasePath, MaxAge: -1, HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
 }
 

@@ -60,7 +60,7 @@ func (h *Handler) operate(w http.ResponseWriter, r *http.Request, kind string, b
 	}
 	o, op, err := run(shop.Caller{Key: key})
 	rec2 := &answerRecorder{header: http.Header{}}
-	h.answerOperation(rec2, r, o, op, err)
+	h.answerOperation(rec2, r.WithContext(withoutErrorSink(r.Context())), o, op, err)
 	if keepAnswer(err, op) {
 		a := state.Answer{Status: rec2.status, ContentType: rec2.header.Get("Content-Type"), Body: rec2.body.Bytes()}
 		if op != nil {
@@ -110,7 +110,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *state.Keye
 				if op.Status == shop.OpFailed {
 					ferr = &shop.StateError{Reference: o.Reference, Status: string(o.Status), Reason: "vipps refused the " + op.Kind + " (code " + op.ErrorCode + ")"}
 				}
-				h.answerOperation(fresh, r, o, &op, ferr)
+				h.answerOperation(fresh, r.WithContext(withoutErrorSink(r.Context())), o, &op, ferr)
 				status, ctype, body = fresh.status, fresh.header.Get("Content-Type"), fresh.body.Bytes()
 				a := state.Answer{Status: status, ContentType: ctype, Body: body, OpID: rec.OpID}
 				if err := h.svc.AnswerKeyed(rec.Key, a); err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/caddy-vipps/caddy-vipps/shop"
@@ -14,19 +13,6 @@ import (
 )
 
 type merchantKey struct{}
-
-type originalURLKey struct{}
-
-// WithOriginalURL records the URL as the client sent it, before any rewrite
-// by the web server; webhook signatures cover that URL.
-func WithOriginalURL(ctx context.Context, u *url.URL) context.Context {
-	return context.WithValue(ctx, originalURLKey{}, u)
-}
-
-func originalURL(ctx context.Context) *url.URL {
-	u, _ := ctx.Value(originalURLKey{}).(*url.URL)
-	return u
-}
 
 // WithMerchant marks a request as authenticated by the web server itself
 // (e.g. Caddy's basic_auth), naming the user. Merchant endpoints accept such

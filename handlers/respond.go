@@ -50,6 +50,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title
 }
 
 func (h *Handler) failField(w http.ResponseWriter, r *http.Request, status int, title, detail, field string) {
+	if !wantsJSON(r) {
+		if sink := errorSinkFrom(r.Context()); sink != nil {
+			sink.Status, sink.Err = status, errors.New(title+": "+detail)
+			return
+		}
+	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}

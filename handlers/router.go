@@ -31,6 +31,9 @@ type Config struct {
 	Language string
 	// Brand is the name shown to buyers: "Vipps" or "MobilePay".
 	Brand string
+	// SecureCookies marks the admin session cookie Secure: set it when the
+	// shop's public URL is https, also when TLS ends at a proxy in front.
+	SecureCookies bool
 	// WebhookMaxSkew is how far a webhook's x-ms-date may be from now.
 	WebhookMaxSkew int64
 	Logger         *zap.Logger

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,11 +37,12 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		skew = time.Duration(h.cfg.WebhookMaxSkew)
 	}
 	verifier := vipps.WebhookVerifier{Secret: secret, MaxSkew: skew}
-	signed := r
-	if u := originalURL(r.Context()); u != nil {
-		// Vipps signed the URL it called, before any rewrite in the server.
-		signed = r.Clone(r.Context())
-		signed.URL = u
+	// Vipps signs the URL it was given at registration: verify against
+	// that, so a proxy or CDN in front may rewrite Host and path.
+	signed := r.Clone(r.Context())
+	if u, err := url.Parse(h.svc.WebhookURL()); err == nil {
+		signed.Host = u.Host
+		signed.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	}
 	if err := verifier.Verify(signed, body); err != nil {
 		h.rejectWebhook(w, r, http.StatusUnauthorized, "signature", err)

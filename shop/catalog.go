@@ -89,6 +89,9 @@ func NewCatalog(currency string, products []Product) (*Catalog, error) {
 	return c, nil
 }
 
+// Add adds one product, with the checks of NewCatalog.
+func (c *Catalog) Add(p Product) error { return c.add(p) }
+
 func (c *Catalog) add(p Product) error {
 	if !skuPattern.MatchString(p.SKU) {
 		return fmt.Errorf("sku %q: use 1-64 letters, digits, '.', '_' or '-'", p.SKU)

@@ -13,6 +13,11 @@ import (
 // existing order with the same reference is overwritten (its old index
 // entries stay behind), so use it on a store nothing else is writing to.
 func (s *Store) Import(orders []*Order) error {
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, o := range orders {

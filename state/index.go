@@ -75,7 +75,7 @@ func writeIndexes(txn *badger.Txn, before, after *Order) error {
 func (s *Store) DueChecks(now time.Time, max int) ([]string, error) {
 	var refs []string
 	limit := []byte(prefixPending + tsKey(now) + "/\xff")
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(prefixPending)
@@ -128,7 +128,7 @@ func (s *Store) List(cursor string, limit int, f ListFilter) ([]*Order, string, 
 	// The tail of every index key is "<inverted created>/<ref>": merge the
 	// indexes on it.
 	var tails []string
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, p := range prefixes {
 			got, err := scanTails(txn, p, cursor, f, limit+1)
 			if err != nil {
@@ -149,7 +149,7 @@ func (s *Store) List(cursor string, limit int, f ListFilter) ([]*Order, string, 
 		next = tails[limit-1]
 	}
 	orders := make([]*Order, 0, len(tails))
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		for _, t := range tails {
 			o, err := getOrder(txn, t[17:])
 			if err != nil {

@@ -27,7 +27,7 @@ func (s *Store) migrate() error {
 		return nil
 	}
 	var stale []string
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(prefixOrder)
 		it := txn.NewIterator(opts)

@@ -175,7 +175,7 @@ func (s *Store) DeadJobs() ([]Job, error) { return s.jobsUnder(prefixDead) }
 
 func (s *Store) jobsUnder(prefix string) ([]Job, error) {
 	var out []Job
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(prefix)
 		it := txn.NewIterator(opts)

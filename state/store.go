@@ -20,6 +20,8 @@ var (
 	// ErrNoChange is returned by an Update function that decides to change
 	// nothing.
 	ErrNoChange = errors.New("no change")
+	// ErrClosed: the store was closed (the shop is stopping).
+	ErrClosed = errors.New("the order database is closed")
 	// ErrLocked: another process has the database open.
 	ErrLocked = errors.New("the order database is in use by another process; if that is a running Caddy, apply config changes with 'caddy reload'")
 )
@@ -42,6 +44,8 @@ type Options struct {
 // of the plugin in a process.
 type Store struct {
 	db      *badger.DB
+	gate    sync.RWMutex // held for reading by every call, for writing by Close
+	closed  bool
 	now     func() time.Time
 	history int
 	locks   [256]sync.Mutex
@@ -115,8 +119,27 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database once the calls in flight have returned; later
+// calls get ErrClosed.
+func (s *Store) Close() error {
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+// view runs fn in a read-only transaction, unless the store is closed.
+func (s *Store) view(fn func(txn *badger.Txn) error) error {
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
 
 // DB exposes the Badger handle (benchmarks, diagnostics).
 func (s *Store) DB() *badger.DB { return s.db }
@@ -171,7 +194,7 @@ func (s *Store) Create(o *Order, jobs ...Job) error {
 // Get returns an order, or ErrNotFound.
 func (s *Store) Get(ref string) (*Order, error) {
 	var o *Order
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		o, err = getOrder(txn, ref)
 		return err
@@ -187,7 +210,7 @@ func (s *Store) PutBuyer(ref string, b Buyer, ttl time.Duration) error {
 // Buyer returns an order's buyer details, or ErrNotFound once they expired.
 func (s *Store) Buyer(ref string) (*Buyer, error) {
 	var b Buyer
-	err := s.db.View(func(txn *badger.Txn) error { return getJSON(txn, prefixBuyer+ref, &b) })
+	err := s.view(func(txn *badger.Txn) error { return getJSON(txn, prefixBuyer+ref, &b) })
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +220,7 @@ func (s *Store) Buyer(ref string) (*Buyer, error) {
 // GetMeta returns a setting, or ErrNotFound.
 func (s *Store) GetMeta(key string) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(prefixMeta + key))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNotFound
@@ -239,6 +262,11 @@ func (s *Store) lock(ref string) *sync.Mutex {
 // retry runs fn in a read-write transaction, retrying on conflicts with
 // another transaction.
 func (s *Store) retry(fn func(txn *badger.Txn) error) error {
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
 		err = s.db.Update(fn)

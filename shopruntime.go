@@ -1,0 +1,222 @@
+package caddyvipps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/handlers"
+	"github.com/caddy-vipps/caddy-vipps/shop"
+	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
+)
+
+// shopRuntime is a started shop: its order database, Vipps client,
+// payment flow, endpoints and background work (webhook registration,
+// poller, outbox). The app starts it in Start and stops it in Stop, after
+// every goroutine it started has returned.
+type shopRuntime struct {
+	spec      *shopSpec
+	publicURL string
+	log       *zap.Logger
+
+	store    *state.Store
+	storeKey string
+	simKey   string
+	svc      *shop.Service
+	http     *handlers.Handler
+
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	// requests counts requests in flight, so that Stop lets them finish
+	// before the database may close.
+	mu       sync.Mutex
+	stopping bool
+	requests sync.WaitGroup
+}
+
+// identityMetaKey holds what a shop's database belongs to.
+const identityMetaKey = "shop-identity"
+
+// shopIdentity is what a database belongs to: orders of one sales unit in
+// one currency.
+type shopIdentity struct {
+	Environment string `json:"environment"`
+	MSN         string `json:"merchant_serial_number"`
+	Currency    string `json:"currency"`
+}
+
+// startShop opens the shop's database (shared with the config it replaces),
+// starts its simulator if it has one, and its background work.
+func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer) (_ *shopRuntime, err error) {
+	rt := &shopRuntime{spec: spec, publicURL: publicURL, log: log}
+	defer func() {
+		if err != nil {
+			rt.release()
+		}
+	}()
+	c := spec.cfg
+	baseURL := spec.apiBaseURL()
+	if c.Environment == EnvSimulator {
+		key, base, err := acquireSimulator(c.SimulatorListen, log)
+		if err != nil {
+			return nil, err
+		}
+		rt.simKey, baseURL = key, base
+	}
+	if rt.store, err = openStore(spec.dataDir, log); err != nil {
+		return nil, err
+	}
+	rt.storeKey = spec.dataDir
+	if err := rt.checkIdentity(); err != nil {
+		return nil, err
+	}
+	client, err := vipps.New(vipps.Config{
+		BaseURL:              baseURL,
+		ClientID:             spec.clientID,
+		ClientSecret:         spec.clientSecret,
+		SubscriptionKey:      spec.subscriptionKey,
+		MerchantSerialNumber: spec.msn,
+		SystemName:           "caddy",
+		SystemVersion:        caddyVersion(),
+		PluginName:           "caddy-vipps",
+		PluginVersion:        Version,
+		HTTPClient:           vipps.DefaultHTTPClient(),
+		Observe:              obs.VippsExchange,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vipps client: %w", err)
+	}
+	rt.svc, err = shop.New(shop.Config{
+		PublicURL:            publicURL,
+		BasePath:             c.BasePath,
+		ReferencePrefix:      c.ReferencePrefix,
+		PaymentDescription:   c.PaymentDescription,
+		PollInterval:         time.Duration(c.PollInterval),
+		MerchantSerialNumber: spec.msn,
+		BuyerRetention:       time.Duration(c.BuyerRetention),
+		Collect:              spec.collect,
+		CallTimeout:          time.Duration(c.Timeout),
+		NotifyURL:            c.NotifyURL,
+		NotifySecret:         spec.notifySecret,
+	}, spec.catalog, rt.store, client, log, obs)
+	if err != nil {
+		return nil, err
+	}
+	pub, _ := url.Parse(publicURL)
+	rt.http = handlers.New(rt.svc, handlers.Config{
+		BasePath:      c.BasePath,
+		MaxBodySize:   c.MaxBodySize,
+		AdminToken:    spec.adminToken,
+		SuccessURL:    c.SuccessURL,
+		CancelURL:     c.CancelURL,
+		ShopURL:       c.ShopURL,
+		Language:      c.Language,
+		Brand:         handlers.BrandFor(c.Brand, c.Currency),
+		SecureCookies: pub.Scheme == "https",
+		Logger:        log,
+		Observer:      obs,
+	})
+	bg, cancel := context.WithCancel(context.Background())
+	rt.cancel = cancel
+	for _, run := range []func(context.Context){rt.svc.KeepWebhookRegistered, rt.svc.RunPoller, rt.svc.RunWorker} {
+		rt.bg.Add(1)
+		go func() {
+			defer rt.bg.Done()
+			run(bg)
+		}()
+	}
+	log.Info("vipps shop started",
+		zap.String("environment", c.Environment),
+		zap.String("base_path", c.BasePath),
+		zap.String("public_url", publicURL),
+		zap.Int("products", spec.catalog.Len()),
+		zap.String("data_dir", spec.dataDir))
+	return rt, nil
+}
+
+// checkIdentity refuses a database that belongs to another sales unit or
+// currency: mixing them would mix orders, currencies and webhooks.
+func (rt *shopRuntime) checkIdentity() error {
+	want := shopIdentity{Environment: rt.spec.cfg.Environment, MSN: rt.spec.msn, Currency: rt.spec.cfg.Currency}
+	raw, err := rt.store.GetMeta(identityMetaKey)
+	if errors.Is(err, state.ErrNotFound) {
+		b, _ := json.Marshal(want)
+		return rt.store.PutMeta(identityMetaKey, b)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the shop's identity: %w", err)
+	}
+	var have shopIdentity
+	if err := json.Unmarshal(raw, &have); err != nil {
+		return fmt.Errorf("reading the shop's identity: %w", err)
+	}
+	if have != want {
+		return fmt.Errorf("shop %q: the order database in %s belongs to a shop in %s selling in %s for MSN %s, but this config sells in %s for MSN %s in %s; "+
+			"give this shop its own data_dir (or move the old directory aside): one database must not mix sales units or currencies",
+			rt.spec.name, rt.spec.dataDir, have.Environment, have.Currency, have.MSN, want.Currency, want.MSN, want.Environment)
+	}
+	return nil
+}
+
+// enter admits a request, unless the shop is stopping.
+func (rt *shopRuntime) enter() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopping {
+		return false
+	}
+	rt.requests.Add(1)
+	return true
+}
+
+func (rt *shopRuntime) leave() { rt.requests.Done() }
+
+// stop ends the background work and waits for it, lets requests in flight
+// finish (for a while), then releases the database and the simulator.
+func (rt *shopRuntime) stop() {
+	rt.mu.Lock()
+	rt.stopping = true
+	rt.mu.Unlock()
+	if rt.cancel != nil {
+		rt.cancel()
+	}
+	rt.bg.Wait()
+	done := make(chan struct{})
+	go func() {
+		rt.requests.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shop.MaxCallTimeout):
+		rt.log.Warn("requests still running after the shop stopped")
+	}
+	rt.release()
+}
+
+// release gives back the shared database and simulator.
+func (rt *shopRuntime) release() {
+	if rt.storeKey != "" {
+		if _, err := storePool.Delete(rt.storeKey); err != nil {
+			rt.log.Error("releasing the order database", zap.Error(err))
+		}
+		rt.storeKey = ""
+	}
+	if rt.simKey != "" {
+		if _, err := simPool.Delete(rt.simKey); err != nil {
+			rt.log.Error("releasing the simulator", zap.Error(err))
+		}
+		rt.simKey = ""
+	}
+}
+
+var _ = caddy.Duration(0)
