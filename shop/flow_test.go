@@ -173,3 +173,36 @@ func TestWorkerBuriesOnlyWhatCanBeGivenUp(t *testing.T) {
 		t.Fatalf("dead jobs %+v, receipt %q", dead, h.order(ref).Receipt)
 	}
 }
+
+// TestPaymentVippsForgotIsFailedNotPendingForever: a payment Vipps had
+// created but no longer knows (a simulator restarted without its memory)
+// fails if it was waiting for the buyer, and is no longer watched either
+// way.
+func TestPaymentVippsForgotIsFailedNotPendingForever(t *testing.T) {
+	h := newHarness(t)
+	res, _ := h.svc.Checkout(bg, CheckoutRequest{Lines: []CartLine{{SKU: "socks", Qty: 1}}})
+	waiting := res.Order.Reference
+	paid := h.authorizedOrder().Reference
+	h.sim.Reset()
+	h.clock.Advance(10 * time.Second)
+	if _, err := h.svc.PollOnce(bg); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.order(waiting); o.Status != state.StatusPending {
+		t.Fatalf("within the grace period: %s", o.Status)
+	}
+	h.clock.Advance(createGrace)
+	if _, err := h.svc.PollOnce(bg); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.order(waiting); o.Status != state.StatusFailed || o.Watched() || !o.Payment.Missing {
+		t.Fatalf("a forgotten pending payment: %s watched %v", o.Status, o.Watched())
+	}
+	o, err := h.svc.Refresh(bg, paid, state.SourceReturn)
+	if err != nil || o.Status != state.StatusAuthorized || o.Watched() || !o.Payment.Missing {
+		t.Fatalf("a forgotten authorized payment: %+v %v", o, err)
+	}
+	if _, op, err := h.svc.Ship(bg, paid, ShipRequest{All: true}); !isState(err) || op.Status != OpFailed {
+		t.Fatalf("ship a forgotten payment: %v %+v", err, op)
+	}
+}

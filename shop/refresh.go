@@ -147,19 +147,33 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 	return o, nil
 }
 
-// missingAtVipps handles a 404 from Vipps. An order whose create call never
-// landed is marked failed once the grace period is over; anything else is
-// left alone (Vipps answering 404 for a payment it once created would be a
-// fault on its side, not a reason to drop an order).
+// missingAtVipps handles a 404 from Vipps, once the grace period after
+// checkout is over (any retry of the create call has landed by then). An
+// order whose create call never landed is failed. One whose payment Vipps
+// had created is marked missing: it fails if it was still waiting for the
+// buyer, and is no longer watched either way, instead of staying pending
+// forever.
 func (s *Service) missingAtVipps(o *state.Order, src state.Source) (*state.Order, error) {
-	if o.Status != state.StatusNew {
-		return o, nil
-	}
 	if s.now().Sub(o.CreatedAt) < createGrace {
 		return o, nil
 	}
-	s.markFailed(o.Reference, src, "the payment was never created at vipps")
-	return s.Order(o.Reference)
+	if o.Status == state.StatusNew {
+		s.markFailed(o.Reference, src, "the payment was never created at vipps")
+		return s.Order(o.Reference)
+	}
+	after, _, err := s.update(o.Reference, src, func(o *state.Order, tx *state.Tx) error {
+		if o.Payment.Missing || o.Payment.State == "" {
+			return state.ErrNoChange
+		}
+		o.Payment.Missing = true
+		o.NextCheckAt = timeZero
+		tx.Note("vipps no longer knows the payment (404)")
+		return nil
+	})
+	if err != nil {
+		return o, err
+	}
+	return after, nil
 }
 
 // reservedCheckInterval is how often an order with money still reserved is

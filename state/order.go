@@ -54,7 +54,9 @@ func (s Status) Final() bool { return !s.Pending() }
 // while the payment's outcome is open, and while money stays reserved, so
 // that a capture or release made outside the shop (in the business portal)
 // is seen even when its webhook is lost.
-func (o *Order) Watched() bool { return o.Status.Pending() || o.Payment.Reserved() > 0 }
+func (o *Order) Watched() bool {
+	return !o.Payment.Missing && (o.Status.Pending() || o.Payment.Reserved() > 0)
+}
 
 // Source names who caused a change.
 type Source string
@@ -92,6 +94,11 @@ type Payment struct {
 	PSPReference    string    `json:"psp_reference,omitempty"`
 	AuthorizedAt    time.Time `json:"authorized_at,omitzero"`
 	CaptureDeadline time.Time `json:"capture_deadline,omitzero"`
+	// Missing is set when Vipps answered that it does not know a payment
+	// it had created (a simulator that lost its memory, say): a payment
+	// still waiting for the buyer then counts as failed, and the order is
+	// no longer watched. Vipps reporting the payment again clears it.
+	Missing bool `json:"missing,omitempty"`
 }
 
 // Operation is a merchant operation (capture, cancel, refund) with the

@@ -53,7 +53,7 @@ func (p Payment) Refundable() int64 { return p.Captured - p.Refunded }
 // amounts are the truth; the status only names them. Before the payment
 // exists at Vipps the current status (new or failed) stays.
 //
-//	CREATED                                       → pending
+//	CREATED                                       → pending (failed if Vipps lost it)
 //	ABORTED / EXPIRED                             → aborted / expired
 //	TERMINATED                                    → cancelled
 //	AUTHORIZED, something reserved, nothing captured → authorized
@@ -68,6 +68,9 @@ func (p Payment) Refundable() int64 { return p.Captured - p.Refunded }
 func DeriveStatus(p Payment, current Status) Status {
 	switch p.State {
 	case vippsCreated:
+		if p.Missing {
+			return StatusFailed
+		}
 		return StatusPending
 	case vippsAborted:
 		return StatusAborted
@@ -152,6 +155,10 @@ func (o *Order) ApplyPayment(obs Observation) (bool, error) {
 	grow(&p.Refunded, obs.Refunded)
 	if p.PSPReference == "" && obs.PSPReference != "" {
 		p.PSPReference = obs.PSPReference
+		changed = true
+	}
+	if p.Missing && obs.State != "" {
+		p.Missing = false // Vipps knows it again
 		changed = true
 	}
 	if !wasAuthorized && p.Authorized > 0 && p.AuthorizedAt.IsZero() {
