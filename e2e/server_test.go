@@ -48,6 +48,13 @@ type shop struct {
 // shop sells in NOK.
 func startShop(t *testing.T, settings ...string) *shop {
 	t.Helper()
+	return startSite(t, shopURL, shopURL, settings...)
+}
+
+// startSite is startShop with the site's address and the shop's public_url
+// given ("" leaves public_url out).
+func startSite(t *testing.T, siteAddr, publicURL string, settings ...string) *shop {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("the browser walks start Caddy and chromium; not run with -short")
 	}
@@ -68,7 +75,7 @@ func startShop(t *testing.T, settings ...string) *shop {
 		LoadRequestTimeout: 30 * time.Second,
 		TestRequestTimeout: 30 * time.Second,
 	})
-	tester.InitServer(shopConfig(tmp, simAddr, settings), "caddyfile")
+	tester.InitServer(shopConfig(tmp, simAddr, siteAddr, publicURL, settings), "caddyfile")
 	started = true
 	if t.Failed() {
 		t.FailNow()
@@ -99,11 +106,14 @@ func startShop(t *testing.T, settings ...string) *shop {
 
 // shopConfig is examples/Caddyfile adapted to the test: the test's ports
 // and admin address, temporary storage, and the simulator on a free port.
-func shopConfig(tmp, simAddr string, settings []string) string {
+func shopConfig(tmp, simAddr, siteAddr, publicURL string, settings []string) string {
 	slash := filepath.ToSlash
 	extra := strings.Join(settings, "\n\t\t")
 	if !strings.Contains(extra, "currency ") {
 		extra = "currency NOK\n\t\t" + extra
+	}
+	if publicURL != "" {
+		extra = "public_url " + publicURL + "\n\t\t" + extra
 	}
 	return fmt.Sprintf(`{
 	admin localhost:%d
@@ -121,7 +131,6 @@ func shopConfig(tmp, simAddr string, settings []string) string {
 	vipps {
 		environment simulator
 		simulator_listen %s
-		public_url %s
 		base_path /vipps
 		reference_prefix e2e
 		%s
@@ -136,7 +145,7 @@ func shopConfig(tmp, simAddr string, settings []string) string {
 	file_server
 }
 `, adminPort, httpPort, httpsPort, slash(filepath.Join(tmp, "caddy")),
-		shopURL, simAddr, shopURL, extra, adminToken, slash(filepath.Join(tmp, "vipps")))
+		siteAddr, simAddr, extra, adminToken, slash(filepath.Join(tmp, "vipps")))
 }
 
 // emptyConfig replaces the shop at the end of a test, so that the vipps

@@ -277,3 +277,26 @@ func TestBrowserReturnInNewTab(t *testing.T) {
 	checkConfirmation(q, lines)
 	checkOrder(t, s, ref, "authorized", lines)
 }
+
+// TestBrowserOwnSiteWithoutPublicURL: a shop on a site written ":9081",
+// without public_url, as a merchant trying the plugin on their own site
+// writes it. The simulator derives http://localhost:9081 from the site, so
+// after Approve the buyer comes back to the shop, not to port 80.
+func TestBrowserOwnSiteWithoutPublicURL(t *testing.T) {
+	b := startBrowser(t)
+	s := startSite(t, fmt.Sprintf(":%d", httpPort), "")
+	p := b.firstTab("buyer")
+	p.do("open the shop",
+		chromedp.Navigate(s.base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#product-mug")),
+	)
+	p.do("press Buy with Vipps on the mug", chromedp.Click(chromedp.CSS("#product-mug button[type=submit]")))
+	_, ref := openLanding(p, mug.price)
+	p.do("approve in the simulator", chromedp.Click(approveButton, chromedp.NodeVisible))
+	p.waitFor("back at the shop, the confirmation page", onConfirmation, waitingTimeout)
+	if loc := p.location(); !strings.HasPrefix(loc, "http://localhost:9081/vipps/") {
+		p.fail("the buyer came back to the shop's own address", "at %s", loc)
+	}
+	checkConfirmation(p, []line{{mug, 1}})
+	checkOrder(t, s, ref, "authorized", []line{{mug, 1}})
+}
