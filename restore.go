@@ -55,7 +55,7 @@ func restoreBackup(from, dir string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	s, err := state.Open(filepath.Clean(dir), state.Options{})
+	s, err := state.OpenBadger(filepath.Clean(dir), state.Options{})
 	if err != nil {
 		return 0, err
 	}

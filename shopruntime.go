@@ -27,7 +27,7 @@ type shopRuntime struct {
 	publicURL string
 	log       *zap.Logger
 
-	store    *state.Store
+	store    *state.BadgerStore
 	storeKey string
 	simKey   string
 	svc      *shop.Service

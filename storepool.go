@@ -16,18 +16,18 @@ import (
 // it.
 var storePool = caddy.NewUsagePool()
 
-type pooledStore struct{ *state.Store }
+type pooledStore struct{ *state.BadgerStore }
 
 func (p pooledStore) Destruct() error { return p.Close() }
 
 // openStore acquires the shared store for an absolute directory; release it
 // with storePool.Delete(dir).
-func openStore(dir string, log *zap.Logger) (*state.Store, error) {
+func openStore(dir string, log *zap.Logger) (*state.BadgerStore, error) {
 	val, _, err := storePool.LoadOrNew(dir, func() (caddy.Destructor, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating data_dir: %w", err)
 		}
-		s, err := state.Open(dir, state.Options{Logger: log.Named("badger")})
+		s, err := state.OpenBadger(dir, state.Options{Logger: log.Named("badger")})
 		if err != nil {
 			return nil, fmt.Errorf("opening order database in %s: %w", dir, err)
 		}
@@ -36,5 +36,5 @@ func openStore(dir string, log *zap.Logger) (*state.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return val.(pooledStore).Store, nil
+	return val.(pooledStore).BadgerStore, nil
 }

@@ -45,12 +45,12 @@ func TestStorePoolSharesAndReleases(t *testing.T) {
 		t.Fatalf("after the last release: %v", err)
 	}
 	// Reopening works, and a second process would be told to reload.
-	s, err := state.Open(dir, state.Options{})
+	s, err := state.OpenBadger(dir, state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = state.Open(dir, state.Options{})
+	_, err = state.OpenBadger(dir, state.Options{})
 	if !errors.Is(err, state.ErrLocked) || !strings.Contains(err.Error(), "caddy reload") {
 		t.Fatalf("second opener: %v", err)
 	}

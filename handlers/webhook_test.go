@@ -24,7 +24,7 @@ func TestWebhookFailedDeliveryIsNotAReplay(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	defer s.Close()
-	store, err := state.Open(t.TempDir(), state.Options{})
+	store, err := state.OpenBadger(t.TempDir(), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

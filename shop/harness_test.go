@@ -27,7 +27,7 @@ type harness struct {
 	clock  *sim.FakeClock
 	sim    *sim.Simulator
 	srv    *httptest.Server
-	store  *state.Store
+	store  *state.BadgerStore
 	svc    *Service
 	portal *vipps.Client // the business portal: the same sales unit, its own keys
 
@@ -64,7 +64,7 @@ func newHarness(t testing.TB) *harness {
 		h.srv.Close()
 		h.sim.Close()
 	})
-	store, err := state.Open(t.TempDir(), state.Options{Now: h.clock.Now})
+	store, err := state.OpenBadger(t.TempDir(), state.Options{Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,12 @@ import (
 )
 
 // pollBatch bounds the orders checked per tick; pollParallel the calls to
-// Vipps in flight at once.
+// Vipps in flight at once; pollLease is how long a claimed check is this
+// poller's, before another (on this instance or another) may take it.
 const (
 	pollBatch    = 200
 	pollParallel = 4
+	pollLease    = time.Minute
 )
 
 // RunPoller checks watched orders at Vipps until ctx ends: pending orders on
@@ -58,7 +60,7 @@ func (s *Service) every(ctx context.Context, interval time.Duration, name string
 // PollOnce checks every watched order that is due, and returns how many it
 // checked.
 func (s *Service) PollOnce(ctx context.Context) (int, error) {
-	refs, err := s.store.DueChecks(s.now(), pollBatch)
+	refs, err := s.store.ClaimChecks(s.now(), pollLease, pollBatch)
 	if err != nil {
 		return 0, err
 	}

@@ -72,7 +72,7 @@ type Observer interface {
 type Service struct {
 	cfg      Config
 	catalog  *Catalog
-	store    *state.Store
+	store    state.Store
 	vipps    *vipps.Client
 	log      *zap.Logger
 	observer Observer
@@ -86,7 +86,7 @@ type Service struct {
 
 // New builds a Service. The store and client are shared; the service does not
 // close them.
-func New(cfg Config, catalog *Catalog, store *state.Store, client *vipps.Client, log *zap.Logger, observer Observer) (*Service, error) {
+func New(cfg Config, catalog *Catalog, store state.Store, client *vipps.Client, log *zap.Logger, observer Observer) (*Service, error) {
 	if catalog == nil || store == nil || client == nil {
 		return nil, errors.New("shop: catalog, store and client are required")
 	}
@@ -139,7 +139,7 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 func (s *Service) Catalog() *Catalog { return s.catalog }
 
 // Store returns the order store.
-func (s *Service) Store() *state.Store { return s.store }
+func (s *Service) Store() state.Store { return s.store }
 
 // Config returns the service configuration.
 func (s *Service) Config() Config { return s.cfg }

@@ -9,7 +9,7 @@ import (
 // TestImportIndexesLikeCreate: imported orders are listed, filtered by
 // status and polled exactly as created ones.
 func TestImportIndexesLikeCreate(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
+	s, err := OpenBadger(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

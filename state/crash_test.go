@@ -34,7 +34,7 @@ func TestHelperProcessWriter(t *testing.T) {
 	if dir == "" {
 		t.Skip("run only as the child of TestAcknowledgedOrdersSurviveKill")
 	}
-	s, err := Open(dir, Options{})
+	s, err := OpenBadger(dir, Options{})
 	if err != nil {
 		fmt.Println("open failed:", err)
 		os.Exit(2)
@@ -82,7 +82,7 @@ func TestAcknowledgedOrdersSurviveKill(t *testing.T) {
 	if len(acked) < 50 {
 		t.Fatalf("the child acknowledged only %d orders", len(acked))
 	}
-	s, err := Open(dir, Options{})
+	s, err := OpenBadger(dir, Options{})
 	if err != nil {
 		t.Fatalf("reopening after kill: %v", err)
 	}

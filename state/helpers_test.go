@@ -25,13 +25,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openTest(t testing.TB, clock *fakeClock) *Store {
+func openTest(t testing.TB, clock *fakeClock) *BadgerStore {
 	t.Helper()
 	opts := Options{}
 	if clock != nil {
 		opts.Now = clock.Now
 	}
-	s, err := Open(t.TempDir(), opts)
+	s, err := OpenBadger(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func newOrder(ref string, amount int64) *Order {
 	}
 }
 
-func mustCreate(t testing.TB, s *Store, o *Order) {
+func mustCreate(t testing.TB, s *BadgerStore, o *Order) {
 	t.Helper()
 	if err := s.Create(o); err != nil {
 		t.Fatal(err)

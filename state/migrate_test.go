@@ -9,7 +9,7 @@ import (
 // the watched orders, and the migration runs once.
 func TestMigrateDerivesStatusOnce(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	s, err := OpenBadger(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestMigrateDerivesStatusOnce(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(dir, Options{})
+	s, err = OpenBadger(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,82 @@
 package state
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
-	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"go.uber.org/zap"
 )
+
+// Store is a shop's order database. Two engines implement it and pass one
+// contract test suite (state/storetest): BadgerStore, embedded, for a shop
+// on one Caddy instance; and PostgreSQL (state/postgres), for a shop on
+// several. Everything a shop keeps lives in it: orders with their history
+// and operations, the outbox, the indexes, buyer details with their
+// retention, the merchant's Idempotency-Keys, the webhook registration and
+// the replay guard. Every write is durable before the call returns.
+type Store interface {
+	// Create stores a new order with its indexes and jobs; ErrExists if
+	// the reference is taken.
+	Create(o *Order, jobs ...Job) error
+	// Get returns an order, or ErrNotFound.
+	Get(ref string) (*Order, error)
+	// Update is the transition function, the only way to change an order:
+	// see Transition for the rules. Callers on one order, in any process
+	// on the same database, are serialised; whoever comes second sees the
+	// first one's result.
+	Update(ref string, src Source, fn func(o *Order, tx *Tx) error) (*Order, bool, error)
+	// List returns orders newest first; see ListFilter and the cursor
+	// rules of the engines.
+	List(cursor string, limit int, f ListFilter) ([]*Order, string, error)
+	// ClaimChecks hands out up to max watched orders whose check at Vipps
+	// is due (Order.Watched), each leased until now+lease so that no other
+	// poller, here or on another instance, checks it meanwhile; an order
+	// whose checker died is due again when the lease runs out.
+	ClaimChecks(now time.Time, lease time.Duration, max int) ([]string, error)
+
+	// PutBuyer stores buyer details that vanish after ttl; Buyer reads
+	// them (ErrNotFound once expired or erased); EraseBuyer deletes them
+	// at once (a buyer's request to be forgotten).
+	PutBuyer(ref string, b Buyer, ttl time.Duration) error
+	Buyer(ref string) (*Buyer, error)
+	EraseBuyer(ref string) error
+
+	// GetMeta and PutMeta keep the shop's settings (its identity, its
+	// webhook registration and secret).
+	GetMeta(key string) ([]byte, error)
+	PutMeta(key string, v []byte) error
+
+	// The outbox: jobs are claimed with a lease, so that two workers (on
+	// one instance or several) never hold one job, and a job whose worker
+	// died is claimed again when its lease runs out.
+	ClaimJobs(now time.Time, lease time.Duration, max int) ([]Job, error)
+	CompleteJob(j Job) error
+	RetryJob(j Job, cause error, next time.Time) error
+	DeadJob(j Job, cause error) error
+	PendingJobs() ([]Job, error)
+	DeadJobs() ([]Job, error)
+
+	// Keyed requests: the merchant's own Idempotency-Keys.
+	BeginRequest(key, fingerprint, ref string, inFlight time.Duration) (*KeyedRequest, bool, error)
+	AnswerRequest(key string, a Answer) error
+	ForgetRequest(key string) error
+
+	// SeenSignature reports whether a webhook delivery with this signature
+	// was handled and is remembered; RememberSignature remembers one until
+	// a time (the replay guard, shared by every instance).
+	SeenSignature(sig string) (bool, error)
+	RememberSignature(sig string, until time.Time) error
+
+	// Exclusive runs fn while no other caller of Exclusive with the same
+	// name runs, in this process or any other on the same database (the
+	// webhook registration, done once per shop).
+	Exclusive(ctx context.Context, name string, fn func() error) error
+
+	// Close releases the store; calls in flight finish first, later ones
+	// get ErrClosed.
+	Close() error
+}
 
 // Errors of the store.
 var (
@@ -24,288 +89,37 @@ var (
 	ErrClosed = errors.New("the order database is closed")
 	// ErrLocked: another process has the database open.
 	ErrLocked = errors.New("the order database is in use by another process; if that is a running Caddy, apply config changes with 'caddy reload'")
+	// ErrUnavailable wraps errors of a database that cannot be reached
+	// (PostgreSQL down or unreachable): nothing was written; try again.
+	ErrUnavailable = errors.New("the order database is unavailable")
 )
 
-// Options tune the store.
+// Options tune a store.
 type Options struct {
-	// Logger receives Badger's messages. Default: none.
+	// Logger receives the engine's messages. Default: none.
 	Logger *zap.Logger
 	// Now is the clock for timestamps and leases. Default: time.Now.
 	Now func() time.Time
 	// HistoryLimit is how many history entries an order keeps (the first
 	// and the newest). Default: 50.
 	HistoryLimit int
-	// InMemory keeps everything in memory (tests and benchmarks only): no
-	// write survives the process.
+	// InMemory keeps everything in memory (Badger; tests and benchmarks
+	// only): no write survives the process.
 	InMemory bool
 }
 
-// Store is the order database: one Badger directory, shared by every part
-// of the plugin in a process.
-type Store struct {
-	db      *badger.DB
-	gate    sync.RWMutex // held for reading by every call, for writing by Close
-	closed  bool
-	now     func() time.Time
-	history int
-	locks   [256]sync.Mutex
-	claimMu sync.Mutex
+// Defaults fills in the zero options.
+func (o *Options) Defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = 50
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
 }
 
-// Key layout. Every key is ASCII.
-const (
-	prefixOrder   = "o/"  // o/<ref> → Order
-	prefixBuyer   = "b/"  // b/<ref> → Buyer (with TTL)
-	prefixMeta    = "m/"  // m/<key> → bytes
-	prefixCreated = "ic/" // ic/<inverted created>/<ref> → ""
-	prefixStatus  = "is/" // is/<status>/<inverted created>/<ref> → ""
-	prefixPending = "ip/" // ip/<next check>/<ref> → ""
-	prefixJob     = "j/"  // j/<id> → Job
-	prefixDue     = "jd/" // jd/<available at>/<id> → ""
-	prefixDead    = "jx/" // jx/<id> → Job
-	prefixRequest = "rq/" // rq/<sha-256 of the key> → KeyedRequest (with TTL)
-)
-
-// Open opens (creating if needed, mode 0700) the order database in dir.
-func Open(dir string, opts Options) (*Store, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.HistoryLimit <= 0 {
-		opts.HistoryLimit = 50
-	}
-	if !opts.InMemory {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", dir, err)
-		}
-	}
-	bo := badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{opts.Logger}).
-		// Every commit is on disk before it returns: Badger syncs the
-		// write-ahead log of the memtable each commit lands in (DB.Sync
-		// would reach only the newest memtable, not one that was rotated
-		// out before the sync), and commits that arrive together share
-		// Badger's write batch.
-		WithSyncWrites(true).
-		WithInMemory(opts.InMemory).
-		// Badger's defaults are sized for a database server (64 MiB
-		// memtables, a 256 MiB block cache, 1 GiB value log files). A shop
-		// writes a few kilobytes per order, so small tables keep an idle
-		// Caddy small.
-		WithMemTableSize(8 << 20).
-		WithNumMemtables(2).
-		WithBaseTableSize(2 << 20).
-		WithBlockCacheSize(8 << 20).
-		WithIndexCacheSize(4 << 20).
-		WithValueLogFileSize(64 << 20).
-		WithNumLevelZeroTables(3).
-		WithNumLevelZeroTablesStall(10).
-		WithNumCompactors(2)
-	if opts.InMemory {
-		bo.Dir, bo.ValueDir = "", ""
-	}
-	db, err := badger.Open(bo)
-	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("%w (%s)", ErrLocked, dir)
-		}
-		return nil, fmt.Errorf("opening badger: %w", err)
-	}
-	s := &Store{db: db, now: opts.Now, history: opts.HistoryLimit}
-	if err := s.migrate(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// Close closes the database once the calls in flight have returned; later
-// calls get ErrClosed.
-func (s *Store) Close() error {
-	s.gate.Lock()
-	defer s.gate.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	return s.db.Close()
-}
-
-// view runs fn in a read-only transaction, unless the store is closed.
-func (s *Store) view(fn func(txn *badger.Txn) error) error {
-	s.gate.RLock()
-	defer s.gate.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	return s.db.View(fn)
-}
-
-// DB exposes the Badger handle (benchmarks, diagnostics).
-func (s *Store) DB() *badger.DB { return s.db }
-
-// Create stores a new order with its indexes and jobs in one transaction,
-// on disk before it returns. A second order with the same reference gets
-// ErrExists.
-func (s *Store) Create(o *Order, jobs ...Job) error {
-	if o.Reference == "" {
-		return errors.New("order has no reference")
-	}
-	mu := s.lock(o.Reference)
-	mu.Lock()
-	defer mu.Unlock()
-	if o.Schema == 0 {
-		o.Schema = SchemaVersion
-	}
-	if o.Status == "" {
-		o.Status = StatusNew
-	}
-	now := s.now().UTC()
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = now
-	}
-	if o.UpdatedAt.IsZero() {
-		o.UpdatedAt = o.CreatedAt
-	}
-	if len(o.History) == 0 {
-		o.History = []HistoryEntry{{At: o.CreatedAt, Source: SourceCheckout, To: o.Status, Note: "order created"}}
-	}
-	return s.retry(func(txn *badger.Txn) error {
-		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
-			return ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := putJSON(txn, prefixOrder+o.Reference, o); err != nil {
-			return err
-		}
-		if err := writeIndexes(txn, nil, o); err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if err := s.putJob(txn, j); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// Get returns an order, or ErrNotFound.
-func (s *Store) Get(ref string) (*Order, error) {
-	var o *Order
-	err := s.view(func(txn *badger.Txn) error {
-		var err error
-		o, err = getOrder(txn, ref)
-		return err
-	})
-	return o, err
-}
-
-// PutBuyer stores buyer details for an order; they vanish after ttl.
-func (s *Store) PutBuyer(ref string, b Buyer, ttl time.Duration) error {
-	return s.retry(func(txn *badger.Txn) error { return putBuyer(txn, ref, b, ttl) })
-}
-
-// Buyer returns an order's buyer details, or ErrNotFound once they expired.
-func (s *Store) Buyer(ref string) (*Buyer, error) {
-	var b Buyer
-	err := s.view(func(txn *badger.Txn) error { return getJSON(txn, prefixBuyer+ref, &b) })
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
-}
-
-// GetMeta returns a setting, or ErrNotFound.
-func (s *Store) GetMeta(key string) ([]byte, error) {
-	var out []byte
-	err := s.view(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(prefixMeta + key))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		out, err = item.ValueCopy(nil)
-		return err
-	})
-	return out, err
-}
-
-// PutMeta stores a setting.
-func (s *Store) PutMeta(key string, v []byte) error {
-	return s.retry(func(txn *badger.Txn) error { return txn.Set([]byte(prefixMeta+key), v) })
-}
-
-func putBuyer(txn *badger.Txn, ref string, b Buyer, ttl time.Duration) error {
-	data, err := json.Marshal(b)
-	if err != nil {
-		return err
-	}
-	e := badger.NewEntry([]byte(prefixBuyer+ref), data)
-	if ttl > 0 {
-		e = e.WithTTL(ttl)
-	}
-	return txn.SetEntry(e)
-}
-
-func (s *Store) lock(ref string) *sync.Mutex {
-	h := uint32(2166136261)
-	for i := 0; i < len(ref); i++ {
-		h = (h ^ uint32(ref[i])) * 16777619
-	}
-	return &s.locks[h%uint32(len(s.locks))]
-}
-
-// retry runs fn in a read-write transaction, retrying on conflicts with
-// another transaction.
-func (s *Store) retry(fn func(txn *badger.Txn) error) error {
-	s.gate.RLock()
-	defer s.gate.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	var err error
-	for attempt := 0; attempt < 50; attempt++ {
-		err = s.db.Update(fn)
-		if !errors.Is(err, badger.ErrConflict) {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
-	}
-	return fmt.Errorf("giving up after repeated conflicts: %w", err)
-}
-
-func getOrder(txn *badger.Txn, ref string) (*Order, error) {
-	var o Order
-	if err := getJSON(txn, prefixOrder+ref, &o); err != nil {
-		return nil, err
-	}
-	return &o, nil
-}
-
-func getJSON(txn *badger.Txn, key string, v any) error {
-	item, err := txn.Get([]byte(key))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	return item.Value(func(val []byte) error {
-		if err := json.Unmarshal(val, v); err != nil {
-			return fmt.Errorf("decoding %s: %w", key, err)
-		}
-		return nil
-	})
-}
-
-func putJSON(txn *badger.Txn, key string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return txn.Set([]byte(key), data)
-}
+// Interface guard
+var _ Store = (*BadgerStore)(nil)

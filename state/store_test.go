@@ -429,12 +429,12 @@ func TestMeta(t *testing.T) {
 
 func TestSecondOpenIsLocked(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	s, err := OpenBadger(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+	if _, err := OpenBadger(dir, Options{}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second open: %v", err)
 	}
 }

@@ -88,7 +88,7 @@ func rawBadger(c int, d time.Duration) float64 {
 func storeTransitions(c int, d time.Duration) float64 {
 	dir := tempDir("durability-store")
 	defer os.RemoveAll(dir)
-	s, err := state.Open(dir, state.Options{})
+	s, err := state.OpenBadger(dir, state.Options{})
 	if err != nil {
 		panic(err)
 	}

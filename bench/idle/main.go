@@ -27,7 +27,7 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	before := rss()
-	s, err := state.Open(dir, state.Options{})
+	s, err := state.OpenBadger(dir, state.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -58,7 +58,7 @@ func pendingOrder(i int, now time.Time) *state.Order {
 func preload(dir string, n int) error {
 	growthCount = n
 	start := time.Now()
-	s, err := state.Open(dir, state.Options{})
+	s, err := state.OpenBadger(dir, state.Options{})
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func preload(dir string, n int) error {
 	if err := s.Close(); err != nil {
 		return err
 	}
-	small, err := state.Open(filepath.Join(dir+"-pending-only"), state.Options{})
+	small, err := state.OpenBadger(filepath.Join(dir+"-pending-only"), state.Options{})
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func preload(dir string, n int) error {
 }
 
 // pollTick is the median time of the poller's query for due orders.
-func pollTick(s *state.Store, now time.Time) (time.Duration, error) {
+func pollTick(s *state.BadgerStore, now time.Time) (time.Duration, error) {
 	var times []time.Duration
 	for range 20 {
 		t := time.Now()

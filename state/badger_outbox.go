@@ -43,7 +43,7 @@ func newJobID(now time.Time) string {
 	return tsKey(now) + "-" + hex.EncodeToString(b[:])
 }
 
-func (s *Store) putJob(txn *badger.Txn, j Job) error {
+func (s *BadgerStore) putJob(txn *badger.Txn, j Job) error {
 	now := s.now().UTC()
 	if j.ID == "" {
 		j.ID = newJobID(now)
@@ -60,7 +60,7 @@ func (s *Store) putJob(txn *badger.Txn, j Job) error {
 // ClaimJobs hands out up to max jobs that are due and not leased (or whose
 // lease ran out because their worker died), leasing each until now+lease and
 // counting the attempt, atomically: two workers never hold one job at once.
-func (s *Store) ClaimJobs(now time.Time, lease time.Duration, max int) ([]Job, error) {
+func (s *BadgerStore) ClaimJobs(now time.Time, lease time.Duration, max int) ([]Job, error) {
 	s.claimMu.Lock()
 	defer s.claimMu.Unlock()
 	var claimed []Job
@@ -109,7 +109,7 @@ func (s *Store) ClaimJobs(now time.Time, lease time.Duration, max int) ([]Job, e
 // takeJob runs fn on a stored job after removing it from the due index, in
 // one transaction. A job that is gone already is not an error: completing,
 // retrying or burying a job twice is harmless.
-func (s *Store) takeJob(id string, fn func(txn *badger.Txn, cur *Job) error) error {
+func (s *BadgerStore) takeJob(id string, fn func(txn *badger.Txn, cur *Job) error) error {
 	return s.retry(func(txn *badger.Txn) error {
 		var cur Job
 		if err := getJSON(txn, prefixJob+id, &cur); err != nil {
@@ -127,7 +127,7 @@ func (s *Store) takeJob(id string, fn func(txn *badger.Txn, cur *Job) error) err
 
 // CompleteJob removes a finished job, also from the dead-letter list (a job
 // given up on whose work was done another way, say by the merchant).
-func (s *Store) CompleteJob(j Job) error {
+func (s *BadgerStore) CompleteJob(j Job) error {
 	err := s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
 		return txn.Delete([]byte(prefixJob + cur.ID))
 	})
@@ -138,7 +138,7 @@ func (s *Store) CompleteJob(j Job) error {
 }
 
 // RetryJob releases a claimed job to run again at next, recording the error.
-func (s *Store) RetryJob(j Job, cause error, next time.Time) error {
+func (s *BadgerStore) RetryJob(j Job, cause error, next time.Time) error {
 	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
 		cur.LeaseUntil = time.Time{}
 		cur.NotBefore = next.UTC()
@@ -154,7 +154,7 @@ func (s *Store) RetryJob(j Job, cause error, next time.Time) error {
 
 // DeadJob gives up on a job: it moves to the dead-letter list that the
 // merchant sees.
-func (s *Store) DeadJob(j Job, cause error) error {
+func (s *BadgerStore) DeadJob(j Job, cause error) error {
 	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
 		if err := txn.Delete([]byte(prefixJob + cur.ID)); err != nil {
 			return err
@@ -168,12 +168,12 @@ func (s *Store) DeadJob(j Job, cause error) error {
 }
 
 // PendingJobs lists the jobs waiting or running.
-func (s *Store) PendingJobs() ([]Job, error) { return s.jobsUnder(prefixJob) }
+func (s *BadgerStore) PendingJobs() ([]Job, error) { return s.jobsUnder(prefixJob) }
 
 // DeadJobs lists the jobs given up on.
-func (s *Store) DeadJobs() ([]Job, error) { return s.jobsUnder(prefixDead) }
+func (s *BadgerStore) DeadJobs() ([]Job, error) { return s.jobsUnder(prefixDead) }
 
-func (s *Store) jobsUnder(prefix string) ([]Job, error) {
+func (s *BadgerStore) jobsUnder(prefix string) ([]Job, error) {
 	var out []Job
 	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions

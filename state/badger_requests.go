@@ -60,7 +60,7 @@ func requestKey(key string) []byte {
 //   - a key whose request started longer ago and never answered (its
 //     process died) starts again (fresh is true): the caller must then look
 //     for what that first attempt already did before doing anything new.
-func (s *Store) BeginRequest(key, fingerprint, ref string, inFlight time.Duration) (*KeyedRequest, bool, error) {
+func (s *BadgerStore) BeginRequest(key, fingerprint, ref string, inFlight time.Duration) (*KeyedRequest, bool, error) {
 	var (
 		rec   KeyedRequest
 		fresh bool
@@ -105,7 +105,7 @@ type Answer struct {
 }
 
 // AnswerRequest stores the answer to a keyed request, for retries to get.
-func (s *Store) AnswerRequest(key string, a Answer) error {
+func (s *BadgerStore) AnswerRequest(key string, a Answer) error {
 	return s.retry(func(txn *badger.Txn) error {
 		var rec KeyedRequest
 		if err := getJSON(txn, string(requestKey(key)), &rec); err != nil {
@@ -120,7 +120,7 @@ func (s *Store) AnswerRequest(key string, a Answer) error {
 // ForgetRequest drops a key whose request ended with nothing worth
 // replaying (it was refused before anything happened), so that a retry with
 // it runs again.
-func (s *Store) ForgetRequest(key string) error {
+func (s *BadgerStore) ForgetRequest(key string) error {
 	return s.retry(func(txn *badger.Txn) error { return txn.Delete(requestKey(key)) })
 }
 

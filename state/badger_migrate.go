@@ -18,7 +18,7 @@ const schemaMetaKey = "schema"
 // gets its status derived from its amounts again, through Update, so its
 // indexes and history stay in step, and orders with money still reserved
 // join the poller's watch (see Order.Watched).
-func (s *Store) migrate() error {
+func (s *BadgerStore) migrate() error {
 	raw, err := s.GetMeta(schemaMetaKey)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("reading the schema version: %w", err)

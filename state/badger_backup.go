@@ -9,7 +9,7 @@ import (
 // Backup writes a consistent snapshot of the whole database to w while the
 // store keeps serving (Badger's own backup format), and returns the
 // version it is consistent at.
-func (s *Store) Backup(w io.Writer) (uint64, error) {
+func (s *BadgerStore) Backup(w io.Writer) (uint64, error) {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
 	if s.closed {
@@ -20,7 +20,7 @@ func (s *Store) Backup(w io.Writer) (uint64, error) {
 
 // Restore loads a backup made by Backup into this store, which should be
 // new and empty.
-func (s *Store) Restore(r io.Reader) error {
+func (s *BadgerStore) Restore(r io.Reader) error {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
 	if s.closed {
@@ -30,7 +30,7 @@ func (s *Store) Restore(r io.Reader) error {
 }
 
 // CountOrders counts the stored orders.
-func (s *Store) CountOrders() (int, error) {
+func (s *BadgerStore) CountOrders() (int, error) {
 	n := 0
 	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions

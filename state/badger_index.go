@@ -72,25 +72,32 @@ func writeIndexes(txn *badger.Txn, before, after *Order) error {
 // whose next check at Vipps is due, soonest first. It reads only the index of
 // watched orders, so its cost grows with the number of orders still open,
 // never with finished ones.
-func (s *Store) DueChecks(now time.Time, max int) ([]string, error) {
+func (s *BadgerStore) DueChecks(now time.Time, max int) ([]string, error) {
 	var refs []string
-	limit := []byte(prefixPending + tsKey(now) + "/\xff")
 	err := s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = []byte(prefixPending)
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek([]byte(prefixPending)); it.Valid() && len(refs) < max; it.Next() {
-			k := it.Item().Key()
-			if bytes.Compare(k, limit) > 0 {
-				break
-			}
-			refs = append(refs, string(k[strings.LastIndexByte(string(k), '/')+1:]))
-		}
-		return nil
+		var err error
+		refs, err = dueIn(txn, now, max)
+		return err
 	})
 	return refs, err
+}
+
+func dueIn(txn *badger.Txn, now time.Time, max int) ([]string, error) {
+	var refs []string
+	limit := []byte(prefixPending + tsKey(now) + "/\xff")
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(prefixPending)
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Seek([]byte(prefixPending)); it.Valid() && len(refs) < max; it.Next() {
+		k := it.Item().Key()
+		if bytes.Compare(k, limit) > 0 {
+			break
+		}
+		refs = append(refs, string(k[strings.LastIndexByte(string(k), '/')+1:]))
+	}
+	return refs, nil
 }
 
 // ListFilter narrows the order list.
@@ -106,7 +113,7 @@ type ListFilter struct {
 // there is none). Pages are stable while orders are added: new orders sort
 // before every cursor, so they never shift or appear in later pages. A
 // status filter reads the status indexes, not every order.
-func (s *Store) List(cursor string, limit int, f ListFilter) ([]*Order, string, error) {
+func (s *BadgerStore) List(cursor string, limit int, f ListFilter) ([]*Order, string, error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -199,7 +206,7 @@ func scanTails(txn *badger.Txn, prefix, cursor string, f ListFilter, max int) ([
 }
 
 // Count counts the orders a filter matches.
-func (s *Store) Count(f ListFilter) (int, error) {
+func (s *BadgerStore) Count(f ListFilter) (int, error) {
 	n := 0
 	cursor := ""
 	for {

@@ -12,7 +12,7 @@ import (
 // not a transition: nothing is validated against stored orders, and an
 // existing order with the same reference is overwritten (its old index
 // entries stay behind), so use it on a store nothing else is writing to.
-func (s *Store) Import(orders []*Order) error {
+func (s *BadgerStore) Import(orders []*Order) error {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
 	if s.closed {
