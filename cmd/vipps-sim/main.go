@@ -1,6 +1,7 @@
 // Command vipps-sim runs the Vipps MobilePay simulator on its own:
 //
 //	go run ./cmd/vipps-sim -listen 127.0.0.1:9190
+//	go run ./cmd/vipps-sim -retention 168h
 //
 // Point a client (or the Caddy module with environment test and api_url) at
 // it. The control API under /_sim/ is described in vipps/sim/README.md.
@@ -27,6 +28,7 @@ func main() {
 	publicURL := flag.String("public-url", "", "external base URL for landing page links (default: http://<listen address>)")
 	tokenLifetime := flag.Duration("token-lifetime", time.Hour, "lifetime of access tokens")
 	paymentTimeout := flag.Duration("payment-timeout", 10*time.Minute, "time a CREATED payment waits before it EXPIRES")
+	retention := flag.Duration("retention", 0, "forget finished payments this long after their last change (0: keep everything)")
 	debug := flag.Bool("debug", false, "log webhook deliveries and faults")
 	flag.Parse()
 
@@ -47,7 +49,8 @@ func main() {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	s := sim.New(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout, Logger: log})
+	s := sim.New(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
+		Retention: *retention, Logger: log})
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -3,14 +3,45 @@ package sim
 import (
 	"crypto/sha256"
 	"net/http"
+	"sync"
+	"time"
 )
 
 // idemEntry is a stored answer for (MSN, operation, reference, key).
 type idemEntry struct {
-	bodyHash [32]byte
-	status   int
-	header   http.Header
-	body     []byte
+	payKey string    // msn/reference
+	at     time.Time // when it was stored
+	hash   [32]byte  // of the request body
+	status int
+	ctype  string
+
+	// The answer is rendered once, outside the lock, from out or apiErr,
+	// by whoever needs it first.
+	once   sync.Once
+	out    any
+	apiErr *apiError
+	path   string
+	body   []byte
+}
+
+// render returns the answer's body.
+func (e *idemEntry) render() []byte {
+	e.once.Do(func() {
+		if e.apiErr != nil {
+			e.body = e.apiErr.body(e.path)
+		} else {
+			e.body = mustJSON(e.out)
+		}
+		e.out, e.apiErr, e.path = nil, nil, ""
+	})
+	return e.body
+}
+
+// write sends the stored answer.
+func (e *idemEntry) write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", e.ctype)
+	w.WriteHeader(e.status)
+	_, _ = w.Write(e.render())
 }
 
 // conflictCode is the ErrorCode for a reused key with another body.
@@ -41,37 +72,34 @@ func (s *Simulator) idempotent(w http.ResponseWriter, r *http.Request, msn, op, 
 	s.mu.Lock()
 	if e, ok := s.idem[id]; ok {
 		s.mu.Unlock()
-		if e.bodyHash != hash {
+		if e.hash != hash {
 			writeProblem(w, r, domainErr(http.StatusConflict, conflictCode(op), "Idempotency conflict",
 				"Idempotency-Key "+key+" was used with a different request body"))
 			return
 		}
-		for k, v := range e.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(e.status)
-		_, _ = w.Write(e.body)
+		e.write(w)
 		return
 	}
 	status, out, apiErr := do()
-	rec := &idemEntry{bodyHash: hash, header: http.Header{}}
+	e := &idemEntry{payKey: payKey(msn, ref), at: s.clock.Now(), hash: hash, status: status, ctype: "application/json;charset=UTF-8",
+		out: out, apiErr: apiErr, path: r.URL.Path}
 	if apiErr != nil {
-		rec.status = apiErr.status
-		rec.header.Set("Content-Type", "application/problem+json")
-		rec.body = apiErr.body(r.URL.Path)
-	} else {
-		rec.status = status
-		rec.header.Set("Content-Type", "application/json;charset=UTF-8")
-		rec.body = mustJSON(out)
+		e.status, e.ctype = apiErr.status, "application/problem+json"
 	}
-	if rec.status < 500 {
-		s.idem[id] = rec
+	if e.status < 500 {
+		s.addIdem(id, e)
 	}
 	s.mu.Unlock()
 	s.wake()
-	for k, v := range rec.header {
-		w.Header()[k] = v
+	e.write(w)
+}
+
+// addIdem stores an entry; call with s.mu held. With a retention, entries
+// are listed by payment so that they are forgotten with it.
+func (s *Simulator) addIdem(id string, e *idemEntry) {
+	s.idem[id] = e
+	if s.opts.Retention > 0 {
+		s.idemByPay[e.payKey] = append(s.idemByPay[e.payKey], id)
+		s.schedule(e.at.Add(s.opts.Retention), timerIdem, id)
 	}
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body)
 }

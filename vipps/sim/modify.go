@@ -194,6 +194,9 @@ func (s *Simulator) approveWith(p *payment, a Approval) *apiError {
 	p.State = vipps.StateAuthorized
 	p.Authorized = p.total().Value
 	p.AuthorizedAt = s.clock.Now()
+	if p.Sub != "" {
+		s.subs.add(p)
+	}
 	s.record(p, vipps.EventAuthorized, p.Authorized, p.Events[0].IdempotencyKey)
 	return nil
 }

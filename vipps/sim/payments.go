@@ -21,6 +21,7 @@ import (
 
 // payment is the simulator's record of one ePayment.
 type payment struct {
+	Seq          int64 // creation order
 	MSN          string
 	Req          vipps.CreatePaymentRequest
 	State        vipps.PaymentState
@@ -39,6 +40,9 @@ type payment struct {
 	Sub  string
 	// Shipping is the option chosen in an Express payment.
 	Shipping *vipps.ShippingOption
+
+	forgetArmed bool // a timerForget is set for it
+	forgotten   bool // dropped by retention; indexes skip it
 }
 
 // total is what the buyer pays: the create amount plus the chosen shipping.
@@ -104,7 +108,7 @@ func (p *payment) view(base string, profileVisible, subOnly bool) vipps.Payment 
 // profileVisible reports whether the shared profile of p shows yet: Vipps
 // writes it a moment after authorization (Options.ProfileDelay).
 func (s *Simulator) profileVisible(p *payment) bool {
-	return p.shares() && !s.clock.Now().Before(p.AuthorizedAt.Add(s.opts.ProfileDelay))
+	return p.shares() && !s.clock.Now().Before(p.AuthorizedAt.Add(time.Duration(s.settings.Load().ProfileDelay)))
 }
 
 func (p *payment) modification() vipps.ModificationResponse {
@@ -116,7 +120,9 @@ func eventPSP() string {
 	return fmt.Sprint(1_000_000_000 + n.Int64())
 }
 
-// record appends an event and queues its webhooks; call with s.mu held.
+// record appends an event, queues its webhooks and arms the payment's
+// retention; call with s.mu held, after the change the event reports.
+// Every change of a payment ends with a call of record.
 func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key string) {
 	psp := eventPSP()
 	if name == vipps.EventCreated {
@@ -127,7 +133,14 @@ func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key s
 		Timestamp: s.clock.Now(), IdempotencyKey: key, Success: true,
 	}
 	p.Events = append(p.Events, ev)
+	switch name {
+	case vipps.EventCreated:
+		s.waiting++
+	case vipps.EventAuthorized, vipps.EventAborted, vipps.EventExpired, vipps.EventTerminated:
+		s.waiting--
+	}
 	s.enqueueWebhooks(p, ev)
+	s.armForget(p)
 }
 
 // epayment routes /epayment/v1/.
@@ -178,34 +191,51 @@ func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn st
 		writeProblem(w, r, aerr)
 		return
 	}
+	// Everything that needs no shared state happens before the lock.
 	var req vipps.CreatePaymentRequest
-	decodeErr := decodeStrict(body, &req)
+	invalid := decodeStrict(body, &req)
+	if invalid == nil {
+		invalid = s.validateCreate(&req)
+	}
 	key := r.Header.Get("Idempotency-Key")
 	base := s.publicURL(r)
+	psp := uuid.NewString()
+	landing := strings.ReplaceAll(uuid.NewString(), "-", "") + strings.ReplaceAll(uuid.NewString(), "-", "")
 	s.idempotent(w, r, msn, "create", req.Reference, key, body, func() (int, any, *apiError) {
-		if decodeErr != nil {
-			return 0, nil, decodeErr
-		}
-		if e := s.validateCreate(&req); e != nil {
-			return 0, nil, e
+		if invalid != nil {
+			return 0, nil, invalid
 		}
 		k := payKey(msn, req.Reference)
-		if _, exists := s.payments[k]; exists {
+		if s.payments[k] != nil {
 			return 0, nil, domainErr(http.StatusConflict, "4150", "Reference exists", "A payment with reference "+req.Reference+" already exists")
 		}
-		p := &payment{MSN: msn, Req: req, State: vipps.StateCreated, PSPReference: uuid.NewString(), CreatedAt: s.clock.Now()}
+		s.seq++
+		p := &payment{Seq: s.seq, MSN: msn, Req: req, State: vipps.StateCreated, PSPReference: psp, CreatedAt: s.clock.Now()}
 		resp := vipps.CreatePaymentResponse{Reference: req.Reference}
 		if req.UserFlow != vipps.UserFlowPushMessage {
-			p.LandingToken = strings.ReplaceAll(uuid.NewString(), "-", "") + strings.ReplaceAll(uuid.NewString(), "-", "")
-			s.landing[p.LandingToken] = k
+			p.LandingToken = landing
 			resp.RedirectURL = base + "/landing?token=" + p.LandingToken
 		}
-		s.payments[k] = p
-		s.order = append(s.order, k)
-		s.open[k] = p
+		s.addPayment(k, p)
 		s.record(p, vipps.EventCreated, req.Amount.Value, key)
 		return http.StatusCreated, resp, nil
 	})
+}
+
+// addPayment indexes a payment and sets the timer of its deadline; call
+// with s.mu held.
+func (s *Simulator) addPayment(k string, p *payment) {
+	s.payments[k] = p
+	s.refs.add(p)
+	if p.LandingToken != "" {
+		s.landing[p.LandingToken] = k
+	}
+	if p.Sub != "" {
+		s.subs.add(p)
+	}
+	if p.State == vipps.StateCreated {
+		s.schedule(p.deadline(s.opts.PaymentTimeout), timerExpire, k)
+	}
 }
 
 var minimumAmount = map[string]int64{"NOK": 100, "SEK": 100, "DKK": 1, "EUR": 1}
@@ -343,7 +373,7 @@ func (s *Simulator) getPayment(w http.ResponseWriter, r *http.Request, msn, ref 
 	p := s.find(msn, ref)
 	var v vipps.Payment
 	if p != nil {
-		v = p.view(s.publicURL(r), s.profileVisible(p), s.opts.SubOnly)
+		v = p.view(s.publicURL(r), s.profileVisible(p), s.settings.Load().SubOnly)
 	}
 	s.mu.Unlock()
 	if p == nil {
@@ -368,31 +398,20 @@ func (s *Simulator) getEvents(w http.ResponseWriter, r *http.Request, msn, ref s
 	writeJSON(w, http.StatusOK, evs)
 }
 
-// expireLocked moves a CREATED payment past its timeout to EXPIRED.
-func (s *Simulator) expireLocked(p *payment) {
-	if p.State != vipps.StateCreated {
-		return
-	}
-	deadline := p.CreatedAt.Add(s.opts.PaymentTimeout)
+// deadline is when a CREATED payment expires: its expiresAt, else the
+// payment timeout after creation.
+func (p *payment) deadline(timeout time.Duration) time.Time {
 	if p.Req.ExpiresAt != nil {
-		deadline = *p.Req.ExpiresAt
+		return *p.Req.ExpiresAt
 	}
-	if s.clock.Now().Before(deadline) {
+	return p.CreatedAt.Add(timeout)
+}
+
+// expireLocked moves a CREATED payment past its deadline to EXPIRED.
+func (s *Simulator) expireLocked(p *payment) {
+	if p.State != vipps.StateCreated || s.clock.Now().Before(p.deadline(s.opts.PaymentTimeout)) {
 		return
 	}
 	p.State = vipps.StateExpired
 	s.record(p, vipps.EventExpired, p.Req.Amount.Value, "")
-}
-
-// expireDue expires what is due. It looks only at payments still waiting
-// for the buyer, so a simulator holding many finished payments stays fast.
-func (s *Simulator) expireDue() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, p := range s.open {
-		s.expireLocked(p)
-		if p.State != vipps.StateCreated {
-			delete(s.open, k)
-		}
-	}
 }

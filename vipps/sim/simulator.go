@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -43,6 +44,16 @@ type Options struct {
 	SubOnly bool
 	// ExpressDisabled makes the sales unit refuse Express payments (5020).
 	ExpressDisabled bool
+	// Retention is how long a finished payment (any state but CREATED) is
+	// kept after its last change; then it is forgotten with everything
+	// that belongs to it: idempotency entries, landing token, pending
+	// webhook deliveries, receipt and category. Idempotency entries,
+	// receipts and categories of references without a payment are
+	// forgotten Retention after they were made. It bounds the memory of a
+	// long demo or load test; a forgotten payment
+	// is 404 like one that never was, so choose a retention longer than the
+	// time a shop still captures or refunds. Default: 0, keep everything.
+	Retention time.Duration
 	// Logger receives delivery and fault messages. Default: none.
 	Logger *zap.Logger
 }
@@ -51,26 +62,30 @@ type Options struct {
 // Webhooks v1 and Order Management v2, plus a landing page and the /_sim/
 // control API. It is an http.Handler; Close stops its background work.
 type Simulator struct {
-	opts  Options
-	clock Clock
-	log   *zap.Logger
+	opts     Options
+	clock    Clock
+	log      *zap.Logger
+	tokens   tokenStore
+	settings atomic.Pointer[Settings]
+	faults   faultList
 
 	mu         sync.Mutex
-	tokens     map[string]tokenInfo
+	seq        int64               // the last creation number given to a payment
 	payments   map[string]*payment // msn/reference
-	order      []string            // payment keys in creation order
-	open       map[string]*payment // payments that were CREATED when last seen
-	landing    map[string]string   // landing token → payment key
+	waiting    int                 // payments in CREATED
+	refs       refIndex
+	subs       subIndex
+	landing    map[string]string // landing token → payment key
 	idem       map[string]*idemEntry
+	idemByPay  map[string][]string // payment key → its reference's idempotency entries
 	hooks      map[string]*hook
 	hookOrder  []string
-	queues     map[string]*deliveryQueue // hook id/reference
+	queues     map[string]map[string]*deliveryQueue // hook id → reference → queue
 	deliveries []Delivery
 	receipts   map[string]*receiptEntry
-	categories map[string]any
-	faults     []*Fault
+	categories map[string]*categoryEntry
 	hookFaults []*WebhookFault
-	payLocks   map[string]bool
+	timers     timerHeap
 
 	kick chan struct{}
 	stop chan struct{}
@@ -111,6 +126,8 @@ func New(opts Options) *Simulator {
 		kick:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
 	}
+	s.settings.Store(&Settings{ProfileDelay: Duration(opts.ProfileDelay), StrictUserinfo: opts.StrictUserinfo,
+		ExpressDisabled: opts.ExpressDisabled, SubOnly: opts.SubOnly})
 	s.resetLocked()
 	s.done.Add(1)
 	go s.loop()
@@ -118,21 +135,23 @@ func New(opts Options) *Simulator {
 }
 
 func (s *Simulator) resetLocked() {
-	s.tokens = map[string]tokenInfo{}
+	s.tokens.reset()
 	s.payments = map[string]*payment{}
-	s.order = nil
-	s.open = map[string]*payment{}
+	s.waiting = 0
+	s.refs = refIndex{}
+	s.subs = subIndex{}
 	s.landing = map[string]string{}
 	s.idem = map[string]*idemEntry{}
+	s.idemByPay = map[string][]string{}
 	s.hooks = map[string]*hook{}
 	s.hookOrder = nil
-	s.queues = map[string]*deliveryQueue{}
+	s.queues = map[string]map[string]*deliveryQueue{}
 	s.deliveries = nil
 	s.receipts = map[string]*receiptEntry{}
-	s.categories = map[string]any{}
-	s.faults = nil
+	s.categories = map[string]*categoryEntry{}
+	s.faults.clear()
 	s.hookFaults = nil
-	s.payLocks = map[string]bool{}
+	s.timers = nil
 }
 
 // Close stops expiry and webhook delivery. It is safe to call twice.
@@ -145,7 +164,15 @@ func (s *Simulator) Close() error {
 // Clock returns the simulator's clock.
 func (s *Simulator) Clock() Clock { return s.clock }
 
-// loop runs due work: payment expiry and webhook deliveries.
+// Advance moves the simulator's clock forward by d and does at once what
+// became due: expiries, webhook retries, retention.
+func (s *Simulator) Advance(d time.Duration) {
+	s.clock.Advance(d)
+	s.runDue()
+	s.wake()
+}
+
+// loop runs due work: expiry, retention and webhook deliveries.
 func (s *Simulator) loop() {
 	defer s.done.Done()
 	t := time.NewTicker(50 * time.Millisecond)
@@ -157,8 +184,7 @@ func (s *Simulator) loop() {
 		case <-t.C:
 		case <-s.kick:
 		}
-		s.expireDue()
-		s.deliverDue()
+		s.runDue()
 	}
 }
 
