@@ -1,7 +1,7 @@
 // Command vipps-sim runs the Vipps MobilePay simulator on its own:
 //
 //	go run ./cmd/vipps-sim -listen 127.0.0.1:9190
-//	go run ./cmd/vipps-sim -retention 168h
+//	go run ./cmd/vipps-sim -data-dir /var/lib/vipps-sim -retention 168h
 //
 // Point a client (or the Caddy module with environment test and api_url) at
 // it. The control API under /_sim/ is described in vipps/sim/README.md.
@@ -29,6 +29,7 @@ func main() {
 	tokenLifetime := flag.Duration("token-lifetime", time.Hour, "lifetime of access tokens")
 	paymentTimeout := flag.Duration("payment-timeout", 10*time.Minute, "time a CREATED payment waits before it EXPIRES")
 	retention := flag.Duration("retention", 0, "forget finished payments this long after their last change (0: keep everything)")
+	dataDir := flag.String("data-dir", "", "keep the simulator's state in this directory across restarts (default: memory only)")
 	debug := flag.Bool("debug", false, "log webhook deliveries and faults")
 	flag.Parse()
 
@@ -49,8 +50,11 @@ func main() {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	s := sim.New(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
-		Retention: *retention, Logger: log})
+	s, err := sim.Open(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
+		Retention: *retention, DataDir: *dataDir, Logger: log})
+	if err != nil {
+		log.Fatal("starting the simulator", zap.Error(err))
+	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,5 +69,7 @@ func main() {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal("serve", zap.Error(err))
 	}
-	_ = s.Close()
+	if err := s.Close(); err != nil {
+		log.Error("closing the simulator", zap.Error(err))
+	}
 }

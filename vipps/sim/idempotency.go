@@ -2,6 +2,8 @@ package sim
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
@@ -16,7 +18,7 @@ type idemEntry struct {
 	ctype  string
 
 	// The answer is rendered once, outside the lock, from out or apiErr,
-	// by whoever needs it first.
+	// by whoever needs it first: the client's answer or the journal.
 	once   sync.Once
 	out    any
 	apiErr *apiError
@@ -42,6 +44,33 @@ func (e *idemEntry) write(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", e.ctype)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(e.render())
+}
+
+// idemRecord is an idemEntry as the data directory keeps it.
+type idemRecord struct {
+	PayKey      string    `json:"payment"`
+	At          time.Time `json:"at"`
+	Hash        string    `json:"hash"`
+	Status      int       `json:"status"`
+	ContentType string    `json:"contentType"`
+	Body        string    `json:"body"`
+}
+
+// MarshalJSON writes the entry as an idemRecord, rendering the answer if
+// nobody has yet.
+func (e *idemEntry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(idemRecord{PayKey: e.payKey, At: e.at, Hash: hex.EncodeToString(e.hash[:]),
+		Status: e.status, ContentType: e.ctype, Body: string(e.render())})
+}
+
+// entry turns a kept record back into an entry.
+func (rec idemRecord) entry() (*idemEntry, error) {
+	e := &idemEntry{payKey: rec.PayKey, at: rec.At, status: rec.Status, ctype: rec.ContentType, body: []byte(rec.Body)}
+	if _, err := hex.Decode(e.hash[:], []byte(rec.Hash)); err != nil {
+		return nil, err
+	}
+	e.once.Do(func() {})
+	return e, nil
 }
 
 // conflictCode is the ErrorCode for a reused key with another body.
@@ -98,6 +127,7 @@ func (s *Simulator) idempotent(w http.ResponseWriter, r *http.Request, msn, op, 
 // are listed by payment so that they are forgotten with it.
 func (s *Simulator) addIdem(id string, e *idemEntry) {
 	s.idem[id] = e
+	s.j.put(recIdem, id, e)
 	if s.opts.Retention > 0 {
 		s.idemByPay[e.payKey] = append(s.idemByPay[e.payKey], id)
 		s.schedule(e.at.Add(s.opts.Retention), timerIdem, id)

@@ -19,27 +19,28 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
-// payment is the simulator's record of one ePayment.
+// payment is the simulator's record of one ePayment. Its JSON form is the
+// record kept in the data directory.
 type payment struct {
-	Seq          int64 // creation order
-	MSN          string
-	Req          vipps.CreatePaymentRequest
-	State        vipps.PaymentState
-	Authorized   int64
-	Captured     int64
-	Cancelled    int64
-	Refunded     int64
-	PSPReference string
-	CreatedAt    time.Time
-	AuthorizedAt time.Time
-	Events       []vipps.PaymentEvent
-	LandingToken string
+	Seq          int64                      `json:"seq"` // creation order
+	MSN          string                     `json:"msn"`
+	Req          vipps.CreatePaymentRequest `json:"request"`
+	State        vipps.PaymentState         `json:"state"`
+	Authorized   int64                      `json:"authorized"`
+	Captured     int64                      `json:"captured"`
+	Cancelled    int64                      `json:"cancelled"`
+	Refunded     int64                      `json:"refunded"`
+	PSPReference string                     `json:"pspReference"`
+	CreatedAt    time.Time                  `json:"createdAt"`
+	AuthorizedAt time.Time                  `json:"authorizedAt"`
+	Events       []vipps.PaymentEvent       `json:"events"`
+	LandingToken string                     `json:"landingToken,omitempty"`
 	// User is who approved, when the payment asked for profile data and
 	// the buyer consented; Sub is that user's sub for the sales unit.
-	User *TestUser
-	Sub  string
+	User *TestUser `json:"user,omitempty"`
+	Sub  string    `json:"sub,omitempty"`
 	// Shipping is the option chosen in an Express payment.
-	Shipping *vipps.ShippingOption
+	Shipping *vipps.ShippingOption `json:"shipping,omitempty"`
 
 	forgetArmed bool // a timerForget is set for it
 	forgotten   bool // dropped by retention; indexes skip it
@@ -120,8 +121,8 @@ func eventPSP() string {
 	return fmt.Sprint(1_000_000_000 + n.Int64())
 }
 
-// record appends an event, queues its webhooks and arms the payment's
-// retention; call with s.mu held, after the change the event reports.
+// record appends an event, queues its webhooks and writes the payment to
+// the journal; call with s.mu held, after the change the event reports.
 // Every change of a payment ends with a call of record.
 func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key string) {
 	psp := eventPSP()
@@ -140,6 +141,14 @@ func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key s
 		s.waiting--
 	}
 	s.enqueueWebhooks(p, ev)
+	s.keep(p)
+}
+
+// keep writes a payment to the journal and arms its retention; call with
+// s.mu held.
+func (s *Simulator) keep(p *payment) {
+	snapshot := *p // events are only ever appended, so the copy stays valid
+	s.j.put(recPayment, payKey(p.MSN, p.Req.Reference), &snapshot)
 	s.armForget(p)
 }
 

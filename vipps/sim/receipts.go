@@ -125,6 +125,7 @@ func (s *Simulator) addReceipt(w http.ResponseWriter, r *http.Request, msn, ptyp
 	}
 	e.At = s.clock.Now()
 	s.receipts[k] = e
+	s.j.put(recReceipt, k, e)
 	s.keepOrder(k, e.At)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, e.ID)
@@ -151,6 +152,7 @@ func (s *Simulator) putCategory(w http.ResponseWriter, r *http.Request, msn, pty
 	s.mu.Lock()
 	e := &categoryEntry{Category: c, At: s.clock.Now()}
 	s.categories[k] = e
+	s.j.put(recCategory, k, e)
 	s.keepOrder(k, e.At)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, uuid.NewString())

@@ -52,6 +52,7 @@ func (s *Simulator) forgetPayment(k string, p *payment) {
 	for _, id := range s.idemByPay[k] {
 		if s.idem[id] != nil {
 			delete(s.idem, id)
+			s.j.del(recIdem, id)
 		}
 	}
 	delete(s.idemByPay, k)
@@ -63,6 +64,7 @@ func (s *Simulator) forgetPayment(k string, p *payment) {
 	for _, ptype := range paymentTypes {
 		s.dropOrder(orderKey(p.MSN, ptype, p.Req.Reference), time.Time{})
 	}
+	s.j.del(recPayment, k)
 }
 
 // forgetIdemIfOrphan forgets an idempotency entry whose retention has
@@ -74,6 +76,7 @@ func (s *Simulator) forgetIdemIfOrphan(id string) {
 		return
 	}
 	delete(s.idem, id)
+	s.j.del(recIdem, id)
 	ids := slices.DeleteFunc(s.idemByPay[e.payKey], func(x string) bool { return x == id })
 	if len(ids) == 0 {
 		delete(s.idemByPay, e.payKey)
@@ -99,9 +102,11 @@ func (s *Simulator) forgetOrderIfOrphan(k string, now time.Time) {
 func (s *Simulator) dropOrder(k string, before time.Time) {
 	if e := s.receipts[k]; e != nil && (before.IsZero() || !e.At.After(before)) {
 		delete(s.receipts, k)
+		s.j.del(recReceipt, k)
 	}
 	if c := s.categories[k]; c != nil && (before.IsZero() || !c.At.After(before)) {
 		delete(s.categories, k)
+		s.j.del(recCategory, k)
 	}
 }
 

@@ -49,11 +49,19 @@ type Options struct {
 	// that belongs to it: idempotency entries, landing token, pending
 	// webhook deliveries, receipt and category. Idempotency entries,
 	// receipts and categories of references without a payment are
-	// forgotten Retention after they were made. It bounds the memory of a
-	// long demo or load test; a forgotten payment
+	// forgotten Retention after they were made. It bounds the memory and
+	// the data directory of a long demo or load test; a forgotten payment
 	// is 404 like one that never was, so choose a retention longer than the
 	// time a shop still captures or refunds. Default: 0, keep everything.
 	Retention time.Duration
+	// DataDir, when set, is a directory where the simulator keeps its
+	// state, so that a restarted simulator still knows every payment,
+	// idempotency key, webhook registration (with its secret), pending
+	// webhook delivery, receipt and category, and the clock offset.
+	// Access tokens are not kept: clients fetch new ones. Every change is
+	// written before the answer that reports it is sent. Default: memory
+	// only.
+	DataDir string
 	// Logger receives delivery and fault messages. Default: none.
 	Logger *zap.Logger
 }
@@ -65,12 +73,13 @@ type Simulator struct {
 	opts     Options
 	clock    Clock
 	log      *zap.Logger
+	j        *journal // nil without a DataDir
 	tokens   tokenStore
 	settings atomic.Pointer[Settings]
 	faults   faultList
 
 	mu         sync.Mutex
-	seq        int64               // the last creation number given to a payment
+	seq        int64               // the last creation number given to a payment or registration
 	payments   map[string]*payment // msn/reference
 	waiting    int                 // payments in CREATED
 	refs       refIndex
@@ -79,6 +88,7 @@ type Simulator struct {
 	idem       map[string]*idemEntry
 	idemByPay  map[string][]string // payment key → its reference's idempotency entries
 	hooks      map[string]*hook
+	hookSeq    map[string]int64
 	hookOrder  []string
 	queues     map[string]map[string]*deliveryQueue // hook id → reference → queue
 	deliveries []Delivery
@@ -93,8 +103,19 @@ type Simulator struct {
 	once sync.Once
 }
 
-// New starts a simulator.
+// New starts a simulator. It panics if Options.DataDir cannot be opened;
+// use Open to handle that error.
 func New(opts Options) *Simulator {
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open starts a simulator, restoring its state from Options.DataDir when
+// that is set.
+func Open(opts Options) (*Simulator, error) {
 	if opts.Clock == nil {
 		opts.Clock = &OffsetClock{}
 	}
@@ -129,9 +150,14 @@ func New(opts Options) *Simulator {
 	s.settings.Store(&Settings{ProfileDelay: Duration(opts.ProfileDelay), StrictUserinfo: opts.StrictUserinfo,
 		ExpressDisabled: opts.ExpressDisabled, SubOnly: opts.SubOnly})
 	s.resetLocked()
+	if opts.DataDir != "" {
+		if err := s.restore(opts.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	s.done.Add(1)
 	go s.loop()
-	return s
+	return s, nil
 }
 
 func (s *Simulator) resetLocked() {
@@ -144,6 +170,7 @@ func (s *Simulator) resetLocked() {
 	s.idem = map[string]*idemEntry{}
 	s.idemByPay = map[string][]string{}
 	s.hooks = map[string]*hook{}
+	s.hookSeq = map[string]int64{}
 	s.hookOrder = nil
 	s.queues = map[string]map[string]*deliveryQueue{}
 	s.deliveries = nil
@@ -154,25 +181,39 @@ func (s *Simulator) resetLocked() {
 	s.timers = nil
 }
 
-// Close stops expiry and webhook delivery. It is safe to call twice.
+// Close stops expiry and webhook delivery and, with a DataDir, writes what
+// is left and closes it. Stop serving requests first. It is safe to call
+// twice.
 func (s *Simulator) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	s.done.Wait()
-	return nil
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.done.Wait()
+		s.mu.Lock()
+		s.keepClock()
+		s.mu.Unlock()
+		err = s.j.close()
+	})
+	return err
 }
 
 // Clock returns the simulator's clock.
 func (s *Simulator) Clock() Clock { return s.clock }
 
 // Advance moves the simulator's clock forward by d and does at once what
-// became due: expiries, webhook retries, retention.
+// became due: expiries, webhook retries, retention. With a DataDir the new
+// offset of the default clock is kept.
 func (s *Simulator) Advance(d time.Duration) {
 	s.clock.Advance(d)
+	s.mu.Lock()
+	s.keepClock()
+	s.mu.Unlock()
 	s.runDue()
 	s.wake()
 }
 
-// loop runs due work: expiry, retention and webhook deliveries.
+// loop runs due work: expiry, retention and webhook deliveries, and writes
+// what they changed.
 func (s *Simulator) loop() {
 	defer s.done.Done()
 	t := time.NewTicker(50 * time.Millisecond)
@@ -185,6 +226,7 @@ func (s *Simulator) loop() {
 		case <-s.kick:
 		}
 		s.runDue()
+		_ = s.j.flush() // a failure is logged by the journal
 	}
 }
 
@@ -195,8 +237,14 @@ func (s *Simulator) wake() {
 	}
 }
 
-// ServeHTTP routes a request.
+// ServeHTTP routes a request. With a DataDir, the answer waits until the
+// changes the request made are written.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.j != nil {
+		cw := &commitWriter{ResponseWriter: w, s: s, r: r}
+		defer cw.finish()
+		w = cw
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	p := r.URL.Path
 	switch {

@@ -48,10 +48,10 @@ type WebhookFault struct {
 
 // pendingEvent is an event waiting in a delivery queue.
 type pendingEvent struct {
-	Event     vipps.WebhookEvent
-	Attempts  int
-	FirstTry  time.Time
-	NotBefore time.Time
+	Event     vipps.WebhookEvent `json:"event"`
+	Attempts  int                `json:"attempts"`
+	FirstTry  time.Time          `json:"first_try"`
+	NotBefore time.Time          `json:"not_before"`
 }
 
 // deliveryQueue holds the events of one payment for one registration, in
@@ -94,7 +94,7 @@ func (s *Simulator) queueFor(hookID, ref string) *deliveryQueue {
 	return q
 }
 
-// dropQueue removes a queue; call with s.mu held.
+// dropQueue removes a queue and its journal record; call with s.mu held.
 func (s *Simulator) dropQueue(hookID, ref string) {
 	m := s.queues[hookID]
 	if m[ref] == nil {
@@ -104,26 +104,29 @@ func (s *Simulator) dropQueue(hookID, ref string) {
 	if len(m) == 0 {
 		delete(s.queues, hookID)
 	}
+	s.j.del(recQueue, queueKey(hookID, ref))
 }
 
-// settle sets a timer for what a changed queue waits for next; a queue
-// left empty is dropped. Call with s.mu held after every change to q.
+// settle records a changed queue and sets a timer for what it waits for
+// next; a queue left empty is dropped. Call with s.mu held after every
+// change to q.
 func (s *Simulator) settle(q *deliveryQueue) {
 	if s.queues[q.hookID][q.ref] != q {
 		return // dropped meanwhile: the registration or the payment is gone
 	}
-	if q.inFlight {
-		return // the delivery's end settles it
-	}
 	key := queueKey(q.hookID, q.ref)
-	switch {
-	case len(q.events) > 0:
-		s.schedule(q.events[0].NotBefore, timerDeliver, key)
-	case q.held != nil:
-		s.schedule(q.held.NotBefore.Add(holdFor), timerRelease, key)
-	default:
-		s.dropQueue(q.hookID, q.ref)
+	if !q.inFlight {
+		switch {
+		case len(q.events) > 0:
+			s.schedule(q.events[0].NotBefore, timerDeliver, key)
+		case q.held != nil:
+			s.schedule(q.held.NotBefore.Add(holdFor), timerRelease, key)
+		default:
+			s.dropQueue(q.hookID, q.ref)
+			return
+		}
 	}
+	s.j.put(recQueue, key, q.record())
 }
 
 var webhookRetry = []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, time.Minute, 2 * time.Minute}
@@ -201,8 +204,11 @@ func (s *Simulator) registerHook(w http.ResponseWriter, r *http.Request, msn str
 // addHook keeps a registration, after those made before it; call with s.mu
 // held.
 func (s *Simulator) addHook(h *hook) {
+	s.seq++
 	s.hooks[h.ID] = h
+	s.hookSeq[h.ID] = s.seq
 	s.hookOrder = append(s.hookOrder, h.ID)
+	s.j.put(recHook, h.ID, hookRecord{hook: *h, Seq: s.seq})
 }
 
 func (s *Simulator) listHooks(w http.ResponseWriter, msn string) {
@@ -222,8 +228,13 @@ func (s *Simulator) deleteHook(w http.ResponseWriter, r *http.Request, msn, id s
 	h := s.hooks[id]
 	if h != nil && h.MSN == msn {
 		delete(s.hooks, id)
+		delete(s.hookSeq, id)
 		s.hookOrder = slices.DeleteFunc(s.hookOrder, func(x string) bool { return x == id })
+		for ref := range s.queues[id] {
+			s.j.del(recQueue, queueKey(id, ref))
+		}
 		delete(s.queues, id)
+		s.j.del(recHook, id)
 	}
 	s.mu.Unlock()
 	if h == nil || h.MSN != msn {
