@@ -3,9 +3,7 @@ package sim
 import (
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -173,27 +171,6 @@ func (s *Simulator) epayment(w http.ResponseWriter, r *http.Request, msn string)
 	}
 }
 
-func readBody(r *http.Request) ([]byte, *apiError) {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, validationErr("body", "The request body could not be read.")
-	}
-	return b, nil
-}
-
-// decodeStrict decodes JSON and names the offending field on failure.
-func decodeStrict(body []byte, v any) *apiError {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return validationErr(te.Field, fmt.Sprintf("The JSON value could not be converted to %s.", te.Type))
-		}
-		return validationErr("body", "The request body is not valid JSON.")
-	}
-	return nil
-}
-
 func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn string) {
 	body, aerr := readBody(r)
 	if aerr != nil {
@@ -201,8 +178,7 @@ func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn st
 		return
 	}
 	// Everything that needs no shared state happens before the lock.
-	var req vipps.CreatePaymentRequest
-	invalid := decodeStrict(body, &req)
+	req, invalid := decodeCreate(body)
 	if invalid == nil {
 		invalid = s.validateCreate(&req)
 	}
