@@ -145,7 +145,7 @@ func (s *Simulator) Settings() Settings { return *s.settings.Load() }
 func (s *Simulator) Configure(set Settings) { s.settings.Store(&set) }
 
 // Reset forgets every payment, token, webhook registration, receipt,
-// category and fault, also in the data directory. Settings and the
+// category, image and fault, also in the data directory. Settings and the
 // clock stay.
 func (s *Simulator) Reset() {
 	s.mu.Lock()

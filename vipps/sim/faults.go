@@ -12,7 +12,7 @@ import (
 
 // Fault changes what the next calls of an operation get. Operations:
 // token, create, get, events, capture, cancel, refund, approve, receipt,
-// category, order, webhooks (register/list/delete), or "*" for all.
+// category, order, image, webhooks (register/list/delete), or "*" for all.
 type Fault struct {
 	Operation string `json:"operation"`
 	// Status answers with this status (problem+json) without doing anything.

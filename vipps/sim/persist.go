@@ -18,6 +18,7 @@ const (
 	recQueue    = "queue"    // registration id/reference → queueRecord
 	recReceipt  = "receipt"  // msn/paymentType/orderId → receiptEntry
 	recCategory = "category" // msn/paymentType/orderId → categoryEntry
+	recImage    = "image"    // msn/imageId → imageEntry
 	recClock    = "clock"    // "offset" → clockRecord
 )
 
@@ -126,6 +127,8 @@ func (s *Simulator) apply(l jline) error {
 		return applyTo(s.receipts, l)
 	case recCategory:
 		return applyTo(s.categories, l)
+	case recImage:
+		return applyTo(s.images, l)
 	case recClock:
 		var rec clockRecord
 		if err := json.Unmarshal(l.V, &rec); err != nil {

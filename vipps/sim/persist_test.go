@@ -1,8 +1,11 @@
 package sim_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +20,16 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 	"github.com/caddy-vipps/caddy-vipps/vipps/sim"
 )
+
+// pngImage returns a w×h PNG.
+func pngImage(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
 
 // stop closes an env before the test ends, as a restart does.
 func (e *env) stop(t *testing.T) {
@@ -41,7 +54,8 @@ func (e *env) controlHooks(t *testing.T) []map[string]any {
 // data directory of one that was closed knows every payment with its events
 // and aggregates, every idempotency key (replays and conflicts stay as
 // they were), the webhook registrations with their secrets and the
-// deliveries still pending, receipts, categories and landing tokens; and further captures, refunds and cancels work on that state.
+// deliveries still pending, receipts, categories, images and landing
+// tokens; and further captures, refunds and cancels work on that state.
 func TestDataDirectoryKeepsEverythingAcrossARestart(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -76,7 +90,10 @@ func TestDataDirectoryKeepsEverythingAcrossARestart(t *testing.T) {
 	if err := a.client.AddReceipt(ctx, vipps.PaymentTypeEcom, "restart-00001", receipt); err != nil {
 		t.Fatal(err)
 	}
-	category := vipps.Category{Category: vipps.CategoryDelivery, OrderDetailsURL: "https://shop.example/track/1"}
+	if err := a.client.UploadImage(ctx, "socks-orange", pngImage(t, 200, 200)); err != nil {
+		t.Fatal(err)
+	}
+	category := vipps.Category{Category: vipps.CategoryDelivery, OrderDetailsURL: "https://shop.example/track/1", ImageID: "socks-orange"}
 	if err := a.client.PutCategory(ctx, vipps.PaymentTypeEcom, "restart-00001", category); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +108,7 @@ func TestDataDirectoryKeepsEverythingAcrossARestart(t *testing.T) {
 		t.Fatalf("payment after the restart:\n%+v\nwant\n%+v", after, before)
 	}
 	if st := b.sim.Stats(); st.Payments != statsBefore.Payments || st.Waiting != 1 || st.IdempotencyKeys != statsBefore.IdempotencyKeys ||
-		st.LandingTokens != 3 || st.Webhooks != 1 || st.DeliveryQueues != statsBefore.DeliveryQueues || st.Receipts != 1 || st.Categories != 1 {
+		st.LandingTokens != 3 || st.Webhooks != 1 || st.DeliveryQueues != statsBefore.DeliveryQueues || st.Receipts != 1 || st.Categories != 1 || st.Images != 1 {
 		t.Fatalf("stats after the restart %+v, before %+v", st, statsBefore)
 	}
 	// Idempotency: the same key and body replay the answer given before the
@@ -137,10 +154,13 @@ func TestDataDirectoryKeepsEverythingAcrossARestart(t *testing.T) {
 	if hooks := b.controlHooks(t); !reflect.DeepEqual(hooks, hooksBefore) {
 		t.Fatalf("registrations %v, want %v", hooks, hooksBefore)
 	}
-	// Order Management kept the receipt and the category.
+	// Order Management kept the receipt, the category and the image.
 	o, err := b.client.GetOrder(ctx, vipps.PaymentTypeEcom, "restart-00001")
 	if err != nil || o.Receipt == nil || o.Category == nil || *o.Category != category {
 		t.Fatalf("order %+v %v", o, err)
+	}
+	if err := b.client.UploadImage(ctx, "socks-orange", pngImage(t, 200, 200)); !vipps.IsConflict(err) {
+		t.Fatalf("uploading the image again: %v", err)
 	}
 	// The deliveries that were pending are made, signed with the kept
 	// secret, in order per payment, followed by the new ones.

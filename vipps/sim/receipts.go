@@ -148,8 +148,17 @@ func (s *Simulator) putCategory(w http.ResponseWriter, r *http.Request, msn, pty
 		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "orderDetailsUrl", "must be an absolute URL")
 		return
 	}
+	if c.ImageID != "" && !validImageID(c.ImageID) {
+		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "imageId", imageIDRule)
+		return
+	}
 	k := orderKey(msn, ptype, orderID)
 	s.mu.Lock()
+	if c.ImageID != "" && s.images[imageKey(msn, c.ImageID)] == nil {
+		s.mu.Unlock()
+		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "imageId", "no image with this id has been uploaded; upload it first (POST "+imagesPath+")")
+		return
+	}
 	e := &categoryEntry{Category: c, At: s.clock.Now()}
 	s.categories[k] = e
 	s.j.put(recCategory, k, e)

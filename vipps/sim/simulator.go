@@ -57,7 +57,7 @@ type Options struct {
 	// DataDir, when set, is a directory where the simulator keeps its
 	// state, so that a restarted simulator still knows every payment,
 	// idempotency key, webhook registration (with its secret), pending
-	// webhook delivery, receipt and category, and the clock offset.
+	// webhook delivery, receipt, category and image, and the clock offset.
 	// Access tokens are not kept: clients fetch new ones. Every change is
 	// written before the answer that reports it is sent. Default: memory
 	// only.
@@ -67,7 +67,7 @@ type Options struct {
 }
 
 // Simulator is a stateful Vipps MobilePay API: Access Token, ePayment v1,
-// Webhooks v1 and Order Management v2, plus a landing page and the /_sim/
+// Webhooks v1 and Order Management, plus a landing page and the /_sim/
 // control API. It is an http.Handler; Close stops its background work.
 type Simulator struct {
 	opts     Options
@@ -94,6 +94,7 @@ type Simulator struct {
 	deliveries []Delivery
 	receipts   map[string]*receiptEntry
 	categories map[string]*categoryEntry
+	images     map[string]*imageEntry // msn/imageId
 	hookFaults []*WebhookFault
 	timers     timerHeap
 
@@ -176,6 +177,7 @@ func (s *Simulator) resetLocked() {
 	s.deliveries = nil
 	s.receipts = map[string]*receiptEntry{}
 	s.categories = map[string]*categoryEntry{}
+	s.images = map[string]*imageEntry{}
 	s.faults.clear()
 	s.hookFaults = nil
 	s.timers = nil
@@ -237,6 +239,12 @@ func (s *Simulator) wake() {
 	}
 }
 
+// Request body limits: images are sent in base64 inside JSON.
+const (
+	maxBody      = 1 << 20
+	maxImageBody = 4 << 20
+)
+
 // ServeHTTP routes a request. With a DataDir, the answer waits until the
 // changes the request made are written.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -245,8 +253,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cw.finish()
 		w = cw
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	p := r.URL.Path
+	limit := int64(maxBody)
+	if strings.EqualFold(p, imagesPath) {
+		limit = maxImageBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	switch {
 	case strings.HasPrefix(p, "/_sim/"):
 		s.control(w, r)
@@ -260,6 +272,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.authed(w, r, false, s.webhooksAPI)
 	case strings.HasPrefix(p, "/vipps-userinfo-api/userinfo/"):
 		s.userinfoAPI(w, r)
+	case strings.EqualFold(p, imagesPath):
+		s.authed(w, r, true, s.imagesAPI)
 	case strings.HasPrefix(strings.ToLower(p), "/order-management/v2/"):
 		s.authed(w, r, true, s.orderManagement)
 	default:

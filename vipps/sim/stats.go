@@ -16,6 +16,7 @@ type Stats struct {
 	DeliveryQueues  int `json:"delivery_queues"`
 	Receipts        int `json:"receipts"`
 	Categories      int `json:"categories"`
+	Images          int `json:"images"`
 	Timers          int `json:"timers"`
 	// HeapLiveBytes is the Go heap that was live at the last collection.
 	HeapLiveBytes uint64 `json:"heap_live_bytes"`
@@ -27,7 +28,7 @@ func (s *Simulator) Stats() Stats {
 	st := Stats{
 		Payments: len(s.payments), Waiting: s.waiting, IdempotencyKeys: len(s.idem), LandingTokens: len(s.landing),
 		AccessTokens: s.tokens.len(), Webhooks: len(s.hooks), Receipts: len(s.receipts), Categories: len(s.categories),
-		Timers: len(s.timers),
+		Images: len(s.images), Timers: len(s.timers),
 	}
 	for _, m := range s.queues {
 		st.DeliveryQueues += len(m)
