@@ -4,13 +4,17 @@
 //	go run ./cmd/vipps-sim -data-dir /var/lib/vipps-sim -retention 168h
 //
 // Point a client (or the Caddy module with environment test and api_url) at
-// it. The control API under /_sim/ is described in vipps/sim/README.md.
+// it. The control API under /_sim/ answers clients on a loopback address,
+// and others that send "Authorization: Bearer <token>" with the control
+// token it prints at start (set VIPPS_SIM_CONTROL_TOKEN to choose it). It
+// is described in vipps/sim/README.md.
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -51,7 +55,7 @@ func main() {
 		*publicURL = "http://" + ln.Addr().String()
 	}
 	s, err := sim.Open(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
-		Retention: *retention, DataDir: *dataDir, Logger: log})
+		Retention: *retention, DataDir: *dataDir, ControlToken: os.Getenv("VIPPS_SIM_CONTROL_TOKEN"), Logger: log})
 	if err != nil {
 		log.Fatal("starting the simulator", zap.Error(err))
 	}
@@ -66,6 +70,9 @@ func main() {
 		_ = srv.Shutdown(shutdown)
 	}()
 	log.Info("vipps simulator listening", zap.String("url", *publicURL))
+	fmt.Fprintf(os.Stderr, "The control API (%s/_sim/) answers clients on this machine, and others with the header\n"+
+		"  Authorization: Bearer %s\n"+
+		"e.g. curl -H 'Authorization: Bearer %s' %s/_sim/payments\n", *publicURL, s.ControlToken(), s.ControlToken(), *publicURL)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal("serve", zap.Error(err))
 	}

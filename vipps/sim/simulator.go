@@ -62,6 +62,10 @@ type Options struct {
 	// written before the answer that reports it is sent. Default: memory
 	// only.
 	DataDir string
+	// ControlToken lets clients that are not on a loopback address use the
+	// control API (/_sim/) with "Authorization: Bearer <token>". Default: a
+	// random token, see Simulator.ControlToken.
+	ControlToken string
 	// Logger receives delivery and fault messages. Default: none.
 	Logger *zap.Logger
 }
@@ -70,13 +74,14 @@ type Options struct {
 // Webhooks v1 and Order Management, plus a landing page and the /_sim/
 // control API. It is an http.Handler; Close stops its background work.
 type Simulator struct {
-	opts     Options
-	clock    Clock
-	log      *zap.Logger
-	j        *journal // nil without a DataDir
-	tokens   tokenStore
-	settings atomic.Pointer[Settings]
-	faults   faultList
+	opts         Options
+	clock        Clock
+	log          *zap.Logger
+	controlToken string
+	j            *journal // nil without a DataDir
+	tokens       tokenStore
+	settings     atomic.Pointer[Settings]
+	faults       faultList
 
 	mu         sync.Mutex
 	seq        int64               // the last creation number given to a payment or registration
@@ -142,14 +147,18 @@ func Open(opts Options) (*Simulator, error) {
 		opts.Logger = zap.NewNop()
 	}
 	s := &Simulator{
-		opts:  opts,
-		clock: opts.Clock,
-		log:   opts.Logger,
-		kick:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
+		opts:         opts,
+		clock:        opts.Clock,
+		log:          opts.Logger,
+		controlToken: opts.ControlToken,
+		kick:         make(chan struct{}, 1),
+		stop:         make(chan struct{}),
 	}
 	s.settings.Store(&Settings{ProfileDelay: Duration(opts.ProfileDelay), StrictUserinfo: opts.StrictUserinfo,
 		ExpressDisabled: opts.ExpressDisabled, SubOnly: opts.SubOnly})
+	if s.controlToken == "" {
+		s.controlToken = randomToken()
+	}
 	s.resetLocked()
 	if opts.DataDir != "" {
 		if err := s.restore(opts.DataDir); err != nil {
@@ -198,6 +207,10 @@ func (s *Simulator) Close() error {
 	})
 	return err
 }
+
+// ControlToken returns the token that opens the control API (/_sim/) to
+// clients that are not on a loopback address.
+func (s *Simulator) ControlToken() string { return s.controlToken }
 
 // Clock returns the simulator's clock.
 func (s *Simulator) Clock() Clock { return s.clock }
@@ -261,6 +274,11 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	switch {
 	case strings.HasPrefix(p, "/_sim/"):
+		if !s.controlAllowed(r) {
+			writeProblem(w, r, domainErr(http.StatusForbidden, "", "Forbidden",
+				"the control API answers clients on a loopback address, and others that send Authorization: Bearer with the simulator's control token"))
+			return
+		}
 		s.control(w, r)
 	case p == "/landing" || strings.HasPrefix(p, "/landing/"):
 		s.landingPage(w, r)
