@@ -65,7 +65,7 @@ func (s *Simulator) Payment(ref string) (PaymentView, bool) {
 // byRef returns the first payment created with the reference, whatever its
 // sales unit, expiring it first if due; call with s.mu held.
 func (s *Simulator) byRef(ref string) *payment {
-	p := s.refs.first(ref)
+	p := s.refs.earliest(ref)
 	if p != nil {
 		s.expireLocked(p)
 	}

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,8 +15,17 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
+// readBody reads a request body, in one allocation when its length is
+// known.
 func readBody(r *http.Request) ([]byte, *apiError) {
-	b, err := io.ReadAll(r.Body)
+	var b []byte
+	var err error
+	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+		b = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, b)
+	} else {
+		b, err = io.ReadAll(r.Body)
+	}
 	if err != nil {
 		return nil, validationErr("body", "The request body could not be read.")
 	}
@@ -27,7 +35,7 @@ func readBody(r *http.Request) ([]byte, *apiError) {
 // decodeStrict decodes JSON and names the offending field on failure. An
 // amount that is not a whole number of minor units is Vipps' 4040.
 func decodeStrict(body []byte, v any) *apiError {
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			te.Field = jsonPath(te.Field)

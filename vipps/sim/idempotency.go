@@ -39,9 +39,23 @@ func (e *idemEntry) render() []byte {
 	return e.body
 }
 
+// Content types of stored answers, shared by every answer that sends one:
+// net/http only reads them.
+var (
+	contentJSON    = []string{"application/json;charset=UTF-8"}
+	contentProblem = []string{"application/problem+json"}
+)
+
 // write sends the stored answer.
 func (e *idemEntry) write(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", e.ctype)
+	switch e.ctype {
+	case contentJSON[0]:
+		w.Header()["Content-Type"] = contentJSON
+	case contentProblem[0]:
+		w.Header()["Content-Type"] = contentProblem
+	default:
+		w.Header().Set("Content-Type", e.ctype)
+	}
 	w.WriteHeader(e.status)
 	_, _ = w.Write(e.render())
 }
@@ -110,10 +124,10 @@ func (s *Simulator) idempotent(w http.ResponseWriter, r *http.Request, msn, op, 
 		return
 	}
 	status, out, apiErr := do()
-	e := &idemEntry{payKey: payKey(msn, ref), at: s.clock.Now(), hash: hash, status: status, ctype: "application/json;charset=UTF-8",
+	e := &idemEntry{payKey: payKey(msn, ref), at: s.clock.Now(), hash: hash, status: status, ctype: contentJSON[0],
 		out: out, apiErr: apiErr, path: r.URL.Path}
 	if apiErr != nil {
-		e.status, e.ctype = apiErr.status, "application/problem+json"
+		e.status, e.ctype = apiErr.status, contentProblem[0]
 	}
 	if e.status < 500 {
 		s.addIdem(id, e)

@@ -6,34 +6,57 @@ import (
 
 // refIndex finds payments by reference alone, whatever the sales unit, for
 // the control API. A reference is nearly always used by one sales unit, so
-// each list is short.
-type refIndex map[string][]*payment
+// the index holds one pointer per reference and keeps the rare others
+// apart, which spares a slice per payment.
+type refIndex struct {
+	first map[string]*payment   // the earliest created payment with the reference
+	more  map[string][]*payment // the others with it
+}
+
+func newRefIndex() refIndex {
+	return refIndex{first: map[string]*payment{}, more: map[string][]*payment{}}
+}
 
 func (x refIndex) add(p *payment) {
 	ref := p.Req.Reference
-	x[ref] = append(x[ref], p)
+	f := x.first[ref]
+	if f == nil {
+		x.first[ref] = p
+		return
+	}
+	if p.Seq < f.Seq {
+		x.first[ref], p = p, f
+	}
+	x.more[ref] = append(x.more[ref], p)
 }
 
 func (x refIndex) remove(p *payment) {
 	ref := p.Req.Reference
-	l := slices.DeleteFunc(x[ref], func(q *payment) bool { return q == p })
-	if len(l) == 0 {
-		delete(x, ref)
-		return
+	l := x.more[ref]
+	if x.first[ref] == p {
+		if len(l) == 0 {
+			delete(x.first, ref)
+			return
+		}
+		i := 0
+		for j, q := range l {
+			if q.Seq < l[i].Seq {
+				i = j
+			}
+		}
+		x.first[ref] = l[i]
+		p = l[i]
 	}
-	x[ref] = l
+	l = slices.DeleteFunc(l, func(q *payment) bool { return q == p })
+	if len(l) == 0 {
+		delete(x.more, ref)
+	} else {
+		x.more[ref] = l
+	}
 }
 
-// first returns the earliest created payment with the reference, or nil.
-func (x refIndex) first(ref string) *payment {
-	var first *payment
-	for _, p := range x[ref] {
-		if first == nil || p.Seq < first.Seq {
-			first = p
-		}
-	}
-	return first
-}
+// earliest returns the earliest created payment with the reference, or nil.
+func (x refIndex) earliest(ref string) *payment { return x.first[ref] }
 
 // subIndex finds the payments in which a buyer shared a profile, by sub, in
 // creation order, so that the Userinfo API answers from the most recent one

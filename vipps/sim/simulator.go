@@ -174,7 +174,7 @@ func (s *Simulator) resetLocked() {
 	s.tokens.reset()
 	s.payments = map[string]*payment{}
 	s.waiting = 0
-	s.refs = refIndex{}
+	s.refs = newRefIndex()
 	s.subs = subIndex{}
 	s.landing = map[string]string{}
 	s.idem = map[string]*idemEntry{}
