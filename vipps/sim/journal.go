@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -259,8 +260,8 @@ func compactJournal(dir string, upTo int) (int64, error) {
 	last := map[string]pos{}
 	for i, name := range files {
 		_, err := scanJournal(filepath.Join(dir, name), func(off int64, line []byte) bool {
-			var l jline
-			if json.Unmarshal(line, &l) != nil || l.T == "" {
+			l, ok := lineHead(line)
+			if !ok {
 				return false
 			}
 			switch {
@@ -323,6 +324,31 @@ func compactJournal(dir string, upTo int) (int64, error) {
 	}
 	removeOld(dir, upTo, []int{base}, segs)
 	return size, nil
+}
+
+// lineHead reads a line's type, id and whether it deletes, without
+// reading the record: the journal writes t and id first, then v or del.
+// A line in another order is read whole. A line that does not parse is not
+// ok; a record that does not parse is caught when the journal is opened.
+func lineHead(line []byte) (jline, bool) {
+	var l jline
+	dec := json.NewDecoder(bytes.NewReader(line))
+	want := func(s string) bool { t, err := dec.Token(); return err == nil && t == s }
+	str := func(dst *string) bool { t, err := dec.Token(); v, ok := t.(string); *dst = v; return err == nil && ok }
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') || !want("t") || !str(&l.T) {
+		return l, false
+	}
+	if l.T == recReset {
+		return l, true
+	}
+	if want("id") && str(&l.ID) {
+		if key, err := dec.Token(); err == nil && (key == "v" || key == "del") {
+			l.Del = key == "del"
+			return l, true
+		}
+	}
+	l = jline{}
+	return l, json.Unmarshal(line, &l) == nil && l.T != ""
 }
 
 func syncDir(dir string) error {
