@@ -135,8 +135,8 @@ func (s *Simulator) authed(w http.ResponseWriter, r *http.Request, needMSN bool,
 		return
 	}
 	msn := r.Header.Get("Merchant-Serial-Number")
-	if msn == "" {
-		msn = info.msn
+	if msn == "" || msn == info.msn {
+		msn = info.msn // the token's copy: payments then share one string
 	}
 	if needMSN && r.Header.Get("Merchant-Serial-Number") == "" {
 		writeProblem(w, r, validationErr("Merchant-Serial-Number", "The Merchant-Serial-Number header is required."))

@@ -100,8 +100,9 @@ func conflictCode(op string) string {
 
 // idempotent runs a mutation once per key: the same key with the same body
 // replays the stored answer (2xx and 4xx alike); with another body it is a
-// 409. The caller holds no lock; do runs under s.mu.
-func (s *Simulator) idempotent(w http.ResponseWriter, r *http.Request, msn, op, ref, key string, body []byte, do func() (int, any, *apiError)) {
+// 409. The caller holds no lock; do runs under s.mu with the payment's key
+// (payKey).
+func (s *Simulator) idempotent(w http.ResponseWriter, r *http.Request, msn, op, ref, key string, body []byte, do func(k string) (int, any, *apiError)) {
 	if key == "" {
 		writeProblem(w, r, validationErr("Idempotency-Key", "The Idempotency-Key header is required."))
 		return
@@ -123,8 +124,9 @@ func (s *Simulator) idempotent(w http.ResponseWriter, r *http.Request, msn, op, 
 		e.write(w)
 		return
 	}
-	status, out, apiErr := do()
-	e := &idemEntry{payKey: payKey(msn, ref), at: s.clock.Now(), hash: hash, status: status, ctype: contentJSON[0],
+	k := payKey(msn, ref)
+	status, out, apiErr := do(k)
+	e := &idemEntry{payKey: k, at: s.clock.Now(), hash: hash, status: status, ctype: contentJSON[0],
 		out: out, apiErr: apiErr, path: r.URL.Path}
 	if apiErr != nil {
 		e.status, e.ctype = apiErr.status, contentProblem[0]

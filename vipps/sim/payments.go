@@ -184,15 +184,17 @@ func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn st
 	if invalid == nil {
 		invalid = s.validateCreate(&req)
 	}
+	if invalid == nil {
+		s.shareValues(&req)
+	}
 	key := r.Header.Get("Idempotency-Key")
 	base := s.publicURL(r)
 	psp := uuid.NewString()
 	landing := strings.ReplaceAll(uuid.NewString(), "-", "") + strings.ReplaceAll(uuid.NewString(), "-", "")
-	s.idempotent(w, r, msn, "create", req.Reference, key, body, func() (int, any, *apiError) {
+	s.idempotent(w, r, msn, "create", req.Reference, key, body, func(k string) (int, any, *apiError) {
 		if invalid != nil {
 			return 0, nil, invalid
 		}
-		k := payKey(msn, req.Reference)
 		if s.payments[k] != nil {
 			return 0, nil, domainErr(http.StatusConflict, "4150", "Reference exists", "A payment with reference "+req.Reference+" already exists")
 		}
@@ -343,12 +345,33 @@ func validReturnURL(s string) bool {
 }
 
 // find returns the payment for (msn, ref), expiring it first if due.
-func (s *Simulator) find(msn, ref string) *payment {
-	p := s.payments[payKey(msn, ref)]
+func (s *Simulator) find(msn, ref string) *payment { return s.findKey(payKey(msn, ref)) }
+
+// findKey returns the payment with a key of payKey, expiring it first if
+// due.
+func (s *Simulator) findKey(k string) *payment {
+	p := s.payments[k]
 	if p != nil {
 		s.expireLocked(p)
 	}
 	return p
+}
+
+// userFlows are the values of userFlow.
+var userFlows = []string{vipps.UserFlowWebRedirect, vipps.UserFlowNativeRedirect, vipps.UserFlowPushMessage, vipps.UserFlowQR}
+
+// shareValues points the fields of a valid request that take one of a few
+// values at one copy of each, so that the payments a large simulator holds
+// are fewer objects for the collector to visit.
+func (s *Simulator) shareValues(req *vipps.CreatePaymentRequest) {
+	share := func(v *string, values []string) {
+		if i := slices.Index(values, *v); i >= 0 {
+			*v = values[i]
+		}
+	}
+	share(&req.Amount.Currency, s.opts.Currencies)
+	share(&req.PaymentMethod.Type, []string{vipps.PaymentMethodWallet, vipps.PaymentMethodCard})
+	share(&req.UserFlow, userFlows)
 }
 
 func notFound(ref string) *apiError {
