@@ -173,7 +173,7 @@ func (b *bench) run() error {
 }
 
 func (b *bench) print() {
-	fmt.Printf("Command: `go run ./bench/sim %s`\n\n", strings.Join(os.Args[1:], " "))
+	fmt.Printf("Command: `%s`\n\n", strings.TrimSpace("go run ./bench/sim "+strings.Join(os.Args[1:], " ")))
 	fmt.Println("| measurement | figure |")
 	fmt.Println("|---|---|")
 	for _, r := range b.rows {
