@@ -135,6 +135,15 @@ func TestOperationsSendTheRightRequests(t *testing.T) {
 			status: 200, answer: created,
 		},
 		{
+			name: "upload image",
+			call: func(c *Client) (any, error) {
+				return nil, c.UploadImage(context.Background(), "socks-orange-123", []byte("\x89PNG"))
+			},
+			method: "POST", path: "/order-management/v1/images",
+			body:   `{"imageId":"socks-orange-123","src":"iVBORw==","type":"base64"}`,
+			status: 200, answer: map[string]string{"imageId": "socks-orange-123"},
+		},
+		{
 			name:   "get order",
 			call:   func(c *Client) (any, error) { return c.GetOrder(context.Background(), PaymentTypeEcom, "order-1234") },
 			method: "GET", path: "/order-management/v2/ECOM/order-1234",

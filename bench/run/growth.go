@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/caddy-vipps/caddy-vipps/bench/internal/proc"
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
@@ -110,7 +110,7 @@ func preload(dir string, n int) error {
 	if err != nil {
 		return err
 	}
-	bytes := dirSize(dir)
+	bytes := proc.DirSize(dir)
 	fmt.Printf("Preloaded %d finished + %d pending orders through state.Import (and compacted) in %s; %.0f bytes on disk per order (%.1f MB in all).\n",
 		n, pendingOrders, loaded.Round(time.Second), float64(bytes)/float64(n+pendingOrders), float64(bytes)/1e6)
 	fmt.Printf("Poller tick (DueChecks of the %d due orders, median of 20): %s with %d finished orders beside them, %s with none — ratio %.2f.\n\n",
@@ -134,19 +134,6 @@ func pollTick(s *state.BadgerStore, now time.Time) (time.Duration, error) {
 	}
 	slices.Sort(times)
 	return times[len(times)/2], nil
-}
-
-func dirSize(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // listFigures times the merchant's order list on the grown store: the

@@ -24,9 +24,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,11 +38,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/caddy-vipps/caddy-vipps/bench/internal/proc"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
@@ -98,8 +96,8 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 	if err := sim.Start(); err != nil {
 		return err
 	}
-	defer stop(sim)
-	if _, err := waitUp(simURL+"/_sim/clock", 20*time.Second); err != nil {
+	defer proc.Stop(sim)
+	if _, err := proc.WaitUp(simURL+"/_sim/clock", 20*time.Second); err != nil {
 		return fmt.Errorf("the simulator did not start: %w", err)
 	}
 
@@ -149,15 +147,15 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	if err := caddy.Start(); err != nil {
 		return nil, 0, err
 	}
-	defer stop(caddy)
-	up, err := waitUp(shopURL+"/vipps/shop.json", 60*time.Second)
+	defer proc.Stop(caddy)
+	up, err := proc.WaitUp(shopURL+"/vipps/shop.json", 60*time.Second)
 	if err != nil {
 		return nil, 0, fmt.Errorf("caddy did not start: %w", err)
 	}
 	startup := up.Sub(started)
 	pid := caddy.Process.Pid
 	time.Sleep(time.Second)
-	idle := procKB(pid, "VmRSS")
+	idle := proc.KB(pid, "VmRSS")
 
 	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB (%d orders stored)\n\n", startup.Round(time.Millisecond), idle/1024, stored)
 	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ direct |")
@@ -390,7 +388,7 @@ func measure(pid, c int, d time.Duration, op func(ctx context.Context) error) re
 	var ok, failed atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
-	cpu0 := cpuSeconds(pid)
+	cpu0 := proc.CPUSeconds(pid)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	start := time.Now()
@@ -422,69 +420,5 @@ func measure(pid, c int, d time.Duration, op func(ctx context.Context) error) re
 	}
 	slices.Sort(lat)
 	return result{ok: ok.Load(), failed: failed.Load(), latencies: lat, elapsed: time.Since(start),
-		cpu: cpuSeconds(pid) - cpu0, peakKB: procKB(pid, "VmHWM")}
-}
-
-// cpuSeconds is the user+system CPU time of a process (/proc/<pid>/stat).
-func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
-}
-
-// procKB reads a field such as VmRSS or VmHWM from /proc/<pid>/status.
-func procKB(pid int, field string) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func waitUp(u string, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Now(), nil
-			}
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = errors.New("status " + resp.Status)
-			}
-			return time.Time{}, err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func stop(cmd *exec.Cmd) {
-	if cmd.Process == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-	}
+		cpu: proc.CPUSeconds(pid) - cpu0, peakKB: proc.KB(pid, "VmHWM")}
 }

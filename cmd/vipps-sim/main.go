@@ -1,15 +1,20 @@
 // Command vipps-sim runs the Vipps MobilePay simulator on its own:
 //
 //	go run ./cmd/vipps-sim -listen 127.0.0.1:9190
+//	go run ./cmd/vipps-sim -data-dir /var/lib/vipps-sim -retention 168h
 //
 // Point a client (or the Caddy module with environment test and api_url) at
-// it. The control API under /_sim/ is described in vipps/sim/README.md.
+// it. The control API under /_sim/ answers clients on a loopback address,
+// and others that send "Authorization: Bearer <token>" with the control
+// token it prints at start (set VIPPS_SIM_CONTROL_TOKEN to choose it). It
+// is described in vipps/sim/README.md.
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +32,8 @@ func main() {
 	publicURL := flag.String("public-url", "", "external base URL for landing page links (default: http://<listen address>)")
 	tokenLifetime := flag.Duration("token-lifetime", time.Hour, "lifetime of access tokens")
 	paymentTimeout := flag.Duration("payment-timeout", 10*time.Minute, "time a CREATED payment waits before it EXPIRES")
+	retention := flag.Duration("retention", 0, "forget finished payments this long after their last change (0: keep everything)")
+	dataDir := flag.String("data-dir", "", "keep the simulator's state in this directory across restarts (default: memory only)")
 	debug := flag.Bool("debug", false, "log webhook deliveries and faults")
 	flag.Parse()
 
@@ -47,7 +54,11 @@ func main() {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	s := sim.New(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout, Logger: log})
+	s, err := sim.Open(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
+		Retention: *retention, DataDir: *dataDir, ControlToken: os.Getenv("VIPPS_SIM_CONTROL_TOKEN"), Logger: log})
+	if err != nil {
+		log.Fatal("starting the simulator", zap.Error(err))
+	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,8 +70,13 @@ func main() {
 		_ = srv.Shutdown(shutdown)
 	}()
 	log.Info("vipps simulator listening", zap.String("url", *publicURL))
+	fmt.Fprintf(os.Stderr, "The control API (%s/_sim/) answers clients on this machine, and others with the header\n"+
+		"  Authorization: Bearer %s\n"+
+		"e.g. curl -H 'Authorization: Bearer %s' %s/_sim/payments\n", *publicURL, s.ControlToken(), s.ControlToken(), *publicURL)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal("serve", zap.Error(err))
 	}
-	_ = s.Close()
+	if err := s.Close(); err != nil {
+		log.Error("closing the simulator", zap.Error(err))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -13,6 +14,47 @@ type tokenInfo struct {
 	subscriptionKey string
 	msn             string
 	expires         time.Time
+}
+
+// tokenStore holds the access tokens under a lock of its own: every API
+// call reads it, and few write it.
+type tokenStore struct {
+	mu sync.RWMutex
+	m  map[string]tokenInfo
+}
+
+func (t *tokenStore) get(token string) (tokenInfo, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	info, ok := t.m[token]
+	return info, ok
+}
+
+func (t *tokenStore) add(token string, info tokenInfo) {
+	t.mu.Lock()
+	t.m[token] = info
+	t.mu.Unlock()
+}
+
+// expire drops a token that has expired by now.
+func (t *tokenStore) expire(token string, now time.Time) {
+	t.mu.Lock()
+	if info, ok := t.m[token]; ok && !now.Before(info.expires) {
+		delete(t.m, token)
+	}
+	t.mu.Unlock()
+}
+
+func (t *tokenStore) reset() {
+	t.mu.Lock()
+	t.m = map[string]tokenInfo{}
+	t.mu.Unlock()
+}
+
+func (t *tokenStore) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
 }
 
 var msnPattern = func(s string) bool {
@@ -54,8 +96,9 @@ func (s *Simulator) issueToken(w http.ResponseWriter, r *http.Request) {
 	token := "eyJ0eXAiOiJKV1QiLCJhbGciOiJzaW0ifQ." + base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.clock.Now()
 	exp := now.Add(s.opts.TokenLifetime)
+	s.tokens.add(token, tokenInfo{subscriptionKey: key, msn: r.Header.Get("Merchant-Serial-Number"), expires: exp})
 	s.mu.Lock()
-	s.tokens[token] = tokenInfo{subscriptionKey: key, msn: r.Header.Get("Merchant-Serial-Number"), expires: exp}
+	s.schedule(exp, timerToken, token)
 	s.mu.Unlock()
 	secs := strconv.Itoa(int(s.opts.TokenLifetime.Seconds()))
 	writeJSON(w, http.StatusOK, map[string]string{
@@ -82,9 +125,7 @@ func (s *Simulator) authed(w http.ResponseWriter, r *http.Request, needMSN bool,
 		writeGateway(w, http.StatusUnauthorized, "Access denied due to missing or invalid access token.")
 		return
 	}
-	s.mu.Lock()
-	info, known := s.tokens[bearer]
-	s.mu.Unlock()
+	info, known := s.tokens.get(bearer)
 	if !known || !s.clock.Now().Before(info.expires) {
 		writeGateway(w, http.StatusUnauthorized, "Access denied due to invalid or expired access token.")
 		return
@@ -94,8 +135,8 @@ func (s *Simulator) authed(w http.ResponseWriter, r *http.Request, needMSN bool,
 		return
 	}
 	msn := r.Header.Get("Merchant-Serial-Number")
-	if msn == "" {
-		msn = info.msn
+	if msn == "" || msn == info.msn {
+		msn = info.msn // the token's copy: payments then share one string
 	}
 	if needMSN && r.Header.Get("Merchant-Serial-Number") == "" {
 		writeProblem(w, r, validationErr("Merchant-Serial-Number", "The Merchant-Serial-Number header is required."))

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -36,13 +37,17 @@ func (p *payment) control() PaymentView {
 // Payments lists every payment in creation order.
 func (s *Simulator) Payments() []PaymentView {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]PaymentView, 0, len(s.order))
-	for _, k := range s.order {
-		p := s.payments[k]
+	all := make([]*payment, 0, len(s.payments))
+	for _, p := range s.payments {
 		s.expireLocked(p)
+		all = append(all, p)
+	}
+	slices.SortFunc(all, func(a, b *payment) int { return cmp.Compare(a.Seq, b.Seq) })
+	out := make([]PaymentView, 0, len(all))
+	for _, p := range all {
 		out = append(out, p.control())
 	}
+	s.mu.Unlock()
 	return out
 }
 
@@ -57,14 +62,14 @@ func (s *Simulator) Payment(ref string) (PaymentView, bool) {
 	return p.control(), true
 }
 
+// byRef returns the first payment created with the reference, whatever its
+// sales unit, expiring it first if due; call with s.mu held.
 func (s *Simulator) byRef(ref string) *payment {
-	for _, k := range s.order {
-		if p := s.payments[k]; p.Req.Reference == ref {
-			s.expireLocked(p)
-			return p
-		}
+	p := s.refs.earliest(ref)
+	if p != nil {
+		s.expireLocked(p)
 	}
-	return nil
+	return p
 }
 
 // Approve authorizes a payment as the buyer would in the app, with the
@@ -134,26 +139,19 @@ type Settings struct {
 }
 
 // Settings returns the current settings.
-func (s *Simulator) Settings() Settings {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Settings{ProfileDelay: Duration(s.opts.ProfileDelay), StrictUserinfo: s.opts.StrictUserinfo,
-		ExpressDisabled: s.opts.ExpressDisabled, SubOnly: s.opts.SubOnly}
-}
+func (s *Simulator) Settings() Settings { return *s.settings.Load() }
 
 // Configure changes the settings.
-func (s *Simulator) Configure(set Settings) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.ProfileDelay, s.opts.StrictUserinfo, s.opts.ExpressDisabled = time.Duration(set.ProfileDelay), set.StrictUserinfo, set.ExpressDisabled
-	s.opts.SubOnly = set.SubOnly
-}
+func (s *Simulator) Configure(set Settings) { s.settings.Store(&set) }
 
-// Reset forgets every payment, token, webhook registration, receipt and
-// fault.
+// Reset forgets every payment, token, webhook registration, receipt,
+// category, image and fault, also in the data directory. Settings and the
+// clock stay.
 func (s *Simulator) Reset() {
 	s.mu.Lock()
 	s.resetLocked()
+	s.j.reset()
+	s.keepClock()
 	s.mu.Unlock()
 }
 
@@ -213,9 +211,7 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "duration must be positive, e.g. \"11m\"")
 			return
 		}
-		s.clock.Advance(time.Duration(body.Duration))
-		s.expireDue()
-		s.wake()
+		s.Advance(time.Duration(body.Duration))
 		writeJSON(w, http.StatusOK, map[string]time.Time{"now": s.clock.Now()})
 	case path == "/faults" && r.Method == http.MethodPost:
 		var f Fault
@@ -229,13 +225,7 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request) {
 		s.InjectFault(f)
 		writeJSON(w, http.StatusCreated, f)
 	case path == "/faults" && r.Method == http.MethodGet:
-		s.mu.Lock()
-		out := make([]Fault, 0, len(s.faults))
-		for _, f := range s.faults {
-			out = append(out, *f)
-		}
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, s.faults.list())
 	case path == "/faults" && r.Method == http.MethodDelete:
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
@@ -278,6 +268,8 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Configure(set)
 		writeJSON(w, http.StatusOK, s.Settings())
+	case path == "/stats" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Stats())
 	case path == "/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

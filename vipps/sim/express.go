@@ -15,7 +15,7 @@ import (
 // merchant for each address) are not simulated.
 func (s *Simulator) validateShipping(req *vipps.CreatePaymentRequest) *apiError {
 	sh := req.Shipping
-	if s.opts.ExpressDisabled {
+	if s.settings.Load().ExpressDisabled {
 		return domainErr(http.StatusBadRequest, "5020", "Express payment not allowed", "Express is not enabled for this sales unit.")
 	}
 	if req.PaymentMethod.Type != vipps.PaymentMethodWallet {

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Fault changes what the next calls of an operation get. Operations:
 // token, create, get, events, capture, cancel, refund, approve, receipt,
-// category, order, webhooks (register/list/delete), or "*" for all.
+// category, order, image, webhooks (register/list/delete), or "*" for all.
 type Fault struct {
 	Operation string `json:"operation"`
 	// Status answers with this status (problem+json) without doing anything.
@@ -104,33 +106,68 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// faultList holds the API faults under a lock of its own: every API call
+// looks at it, and while it is empty that look is one atomic load.
+type faultList struct {
+	n  atomic.Int32
+	mu sync.Mutex
+	fs []*Fault
+}
+
+func (l *faultList) add(f *Fault) {
+	l.mu.Lock()
+	l.fs = append(l.fs, f)
+	l.n.Store(int32(len(l.fs)))
+	l.mu.Unlock()
+}
+
+func (l *faultList) clear() {
+	l.mu.Lock()
+	l.fs = nil
+	l.n.Store(0)
+	l.mu.Unlock()
+}
+
+func (l *faultList) list() []Fault {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Fault, 0, len(l.fs))
+	for _, f := range l.fs {
+		out = append(out, *f)
+	}
+	return out
+}
+
+// take returns the fault that applies to this call of op, if any.
+func (l *faultList) take(op string) *Fault {
+	if l.n.Load() == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := takeFrom(&l.fs, func(f *Fault) *Budget { return &f.Budget },
+		func(f *Fault) bool { return f.Operation == op || f.Operation == "*" })
+	l.n.Store(int32(len(l.fs)))
+	return f
+}
+
 // InjectFault adds a fault.
 func (s *Simulator) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	f.normalize()
-	s.faults = append(s.faults, &f)
+	s.faults.add(&f)
 }
 
 // ClearFaults removes every API and webhook fault.
 func (s *Simulator) ClearFaults() {
+	s.faults.clear()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
 	s.hookFaults = nil
-}
-
-// takeFault returns the fault that applies to this call of op, if any.
-func (s *Simulator) takeFault(op string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return takeFrom(&s.faults, func(f *Fault) *Budget { return &f.Budget },
-		func(f *Fault) bool { return f.Operation == op || f.Operation == "*" })
+	s.mu.Unlock()
 }
 
 // withFaults runs h for operation op, applying an injected fault.
 func (s *Simulator) withFaults(w http.ResponseWriter, r *http.Request, op string, h http.HandlerFunc) {
-	f := s.takeFault(op)
+	f := s.faults.take(op)
 	if f == nil {
 		h(w, r)
 		return

@@ -34,11 +34,11 @@ func (s *Simulator) modify(w http.ResponseWriter, r *http.Request, msn, ref, op 
 		decodeErr = decodeStrict(body, &mod)
 	}
 	key := r.Header.Get("Idempotency-Key")
-	s.idempotent(w, r, msn, op, ref, key, body, func() (int, any, *apiError) {
+	s.idempotent(w, r, msn, op, ref, key, body, func(k string) (int, any, *apiError) {
 		if decodeErr != nil {
 			return 0, nil, decodeErr
 		}
-		p := s.find(msn, ref)
+		p := s.findKey(k)
 		if p == nil {
 			return 0, nil, notFound(ref)
 		}
@@ -194,6 +194,9 @@ func (s *Simulator) approveWith(p *payment, a Approval) *apiError {
 	p.State = vipps.StateAuthorized
 	p.Authorized = p.total().Value
 	p.AuthorizedAt = s.clock.Now()
+	if p.Sub != "" {
+		s.subs.add(p)
+	}
 	s.record(p, vipps.EventAuthorized, p.Authorized, p.Events[0].IdempotencyKey)
 	return nil
 }

@@ -3,9 +3,7 @@ package sim
 import (
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -19,26 +17,31 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
-// payment is the simulator's record of one ePayment.
+// payment is the simulator's record of one ePayment. Its JSON form is the
+// record kept in the data directory.
 type payment struct {
-	MSN          string
-	Req          vipps.CreatePaymentRequest
-	State        vipps.PaymentState
-	Authorized   int64
-	Captured     int64
-	Cancelled    int64
-	Refunded     int64
-	PSPReference string
-	CreatedAt    time.Time
-	AuthorizedAt time.Time
-	Events       []vipps.PaymentEvent
-	LandingToken string
+	Seq          int64                      `json:"seq"` // creation order
+	MSN          string                     `json:"msn"`
+	Req          vipps.CreatePaymentRequest `json:"request"`
+	State        vipps.PaymentState         `json:"state"`
+	Authorized   int64                      `json:"authorized"`
+	Captured     int64                      `json:"captured"`
+	Cancelled    int64                      `json:"cancelled"`
+	Refunded     int64                      `json:"refunded"`
+	PSPReference string                     `json:"pspReference"`
+	CreatedAt    time.Time                  `json:"createdAt"`
+	AuthorizedAt time.Time                  `json:"authorizedAt"`
+	Events       []vipps.PaymentEvent       `json:"events"`
+	LandingToken string                     `json:"landingToken,omitempty"`
 	// User is who approved, when the payment asked for profile data and
 	// the buyer consented; Sub is that user's sub for the sales unit.
-	User *TestUser
-	Sub  string
+	User *TestUser `json:"user,omitempty"`
+	Sub  string    `json:"sub,omitempty"`
 	// Shipping is the option chosen in an Express payment.
-	Shipping *vipps.ShippingOption
+	Shipping *vipps.ShippingOption `json:"shipping,omitempty"`
+
+	forgetArmed bool // a timerForget is set for it
+	forgotten   bool // dropped by retention; indexes skip it
 }
 
 // total is what the buyer pays: the create amount plus the chosen shipping.
@@ -104,7 +107,7 @@ func (p *payment) view(base string, profileVisible, subOnly bool) vipps.Payment 
 // profileVisible reports whether the shared profile of p shows yet: Vipps
 // writes it a moment after authorization (Options.ProfileDelay).
 func (s *Simulator) profileVisible(p *payment) bool {
-	return p.shares() && !s.clock.Now().Before(p.AuthorizedAt.Add(s.opts.ProfileDelay))
+	return p.shares() && !s.clock.Now().Before(p.AuthorizedAt.Add(time.Duration(s.settings.Load().ProfileDelay)))
 }
 
 func (p *payment) modification() vipps.ModificationResponse {
@@ -116,7 +119,9 @@ func eventPSP() string {
 	return fmt.Sprint(1_000_000_000 + n.Int64())
 }
 
-// record appends an event and queues its webhooks; call with s.mu held.
+// record appends an event, queues its webhooks and writes the payment to
+// the journal; call with s.mu held, after the change the event reports.
+// Every change of a payment ends with a call of record.
 func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key string) {
 	psp := eventPSP()
 	if name == vipps.EventCreated {
@@ -127,7 +132,24 @@ func (s *Simulator) record(p *payment, name vipps.EventName, amount int64, key s
 		Timestamp: s.clock.Now(), IdempotencyKey: key, Success: true,
 	}
 	p.Events = append(p.Events, ev)
+	switch name {
+	case vipps.EventCreated:
+		s.waiting++
+	case vipps.EventAuthorized, vipps.EventAborted, vipps.EventExpired, vipps.EventTerminated:
+		s.waiting--
+	}
 	s.enqueueWebhooks(p, ev)
+	s.keep(p)
+}
+
+// keep writes a payment to the journal and arms its retention; call with
+// s.mu held.
+func (s *Simulator) keep(p *payment) {
+	if s.j != nil {
+		snapshot := *p // events are only ever appended, so the copy stays valid
+		s.j.put(recPayment, payKey(p.MSN, p.Req.Reference), &snapshot)
+	}
+	s.armForget(p)
 }
 
 // epayment routes /epayment/v1/.
@@ -151,61 +173,58 @@ func (s *Simulator) epayment(w http.ResponseWriter, r *http.Request, msn string)
 	}
 }
 
-func readBody(r *http.Request) ([]byte, *apiError) {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, validationErr("body", "The request body could not be read.")
-	}
-	return b, nil
-}
-
-// decodeStrict decodes JSON and names the offending field on failure.
-func decodeStrict(body []byte, v any) *apiError {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return validationErr(te.Field, fmt.Sprintf("The JSON value could not be converted to %s.", te.Type))
-		}
-		return validationErr("body", "The request body is not valid JSON.")
-	}
-	return nil
-}
-
 func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn string) {
 	body, aerr := readBody(r)
 	if aerr != nil {
 		writeProblem(w, r, aerr)
 		return
 	}
-	var req vipps.CreatePaymentRequest
-	decodeErr := decodeStrict(body, &req)
+	// Everything that needs no shared state happens before the lock.
+	req, invalid := decodeCreate(body)
+	if invalid == nil {
+		invalid = s.validateCreate(&req)
+	}
+	if invalid == nil {
+		s.shareValues(&req)
+	}
 	key := r.Header.Get("Idempotency-Key")
 	base := s.publicURL(r)
-	s.idempotent(w, r, msn, "create", req.Reference, key, body, func() (int, any, *apiError) {
-		if decodeErr != nil {
-			return 0, nil, decodeErr
+	psp := uuid.NewString()
+	landing := strings.ReplaceAll(uuid.NewString(), "-", "") + strings.ReplaceAll(uuid.NewString(), "-", "")
+	s.idempotent(w, r, msn, "create", req.Reference, key, body, func(k string) (int, any, *apiError) {
+		if invalid != nil {
+			return 0, nil, invalid
 		}
-		if e := s.validateCreate(&req); e != nil {
-			return 0, nil, e
-		}
-		k := payKey(msn, req.Reference)
-		if _, exists := s.payments[k]; exists {
+		if s.payments[k] != nil {
 			return 0, nil, domainErr(http.StatusConflict, "4150", "Reference exists", "A payment with reference "+req.Reference+" already exists")
 		}
-		p := &payment{MSN: msn, Req: req, State: vipps.StateCreated, PSPReference: uuid.NewString(), CreatedAt: s.clock.Now()}
+		s.seq++
+		p := &payment{Seq: s.seq, MSN: msn, Req: req, State: vipps.StateCreated, PSPReference: psp, CreatedAt: s.clock.Now()}
 		resp := vipps.CreatePaymentResponse{Reference: req.Reference}
 		if req.UserFlow != vipps.UserFlowPushMessage {
-			p.LandingToken = strings.ReplaceAll(uuid.NewString(), "-", "") + strings.ReplaceAll(uuid.NewString(), "-", "")
-			s.landing[p.LandingToken] = k
+			p.LandingToken = landing
 			resp.RedirectURL = base + "/landing?token=" + p.LandingToken
 		}
-		s.payments[k] = p
-		s.order = append(s.order, k)
-		s.open[k] = p
+		s.addPayment(k, p)
 		s.record(p, vipps.EventCreated, req.Amount.Value, key)
 		return http.StatusCreated, resp, nil
 	})
+}
+
+// addPayment indexes a payment and sets the timer of its deadline; call
+// with s.mu held.
+func (s *Simulator) addPayment(k string, p *payment) {
+	s.payments[k] = p
+	s.refs.add(p)
+	if p.LandingToken != "" {
+		s.landing[p.LandingToken] = k
+	}
+	if p.Sub != "" {
+		s.subs.add(p)
+	}
+	if p.State == vipps.StateCreated {
+		s.schedule(p.deadline(s.opts.PaymentTimeout), timerExpire, k)
+	}
 }
 
 var minimumAmount = map[string]int64{"NOK": 100, "SEK": 100, "DKK": 1, "EUR": 1}
@@ -326,12 +345,33 @@ func validReturnURL(s string) bool {
 }
 
 // find returns the payment for (msn, ref), expiring it first if due.
-func (s *Simulator) find(msn, ref string) *payment {
-	p := s.payments[payKey(msn, ref)]
+func (s *Simulator) find(msn, ref string) *payment { return s.findKey(payKey(msn, ref)) }
+
+// findKey returns the payment with a key of payKey, expiring it first if
+// due.
+func (s *Simulator) findKey(k string) *payment {
+	p := s.payments[k]
 	if p != nil {
 		s.expireLocked(p)
 	}
 	return p
+}
+
+// userFlows are the values of userFlow.
+var userFlows = []string{vipps.UserFlowWebRedirect, vipps.UserFlowNativeRedirect, vipps.UserFlowPushMessage, vipps.UserFlowQR}
+
+// shareValues points the fields of a valid request that take one of a few
+// values at one copy of each, so that the payments a large simulator holds
+// are fewer objects for the collector to visit.
+func (s *Simulator) shareValues(req *vipps.CreatePaymentRequest) {
+	share := func(v *string, values []string) {
+		if i := slices.Index(values, *v); i >= 0 {
+			*v = values[i]
+		}
+	}
+	share(&req.Amount.Currency, s.opts.Currencies)
+	share(&req.PaymentMethod.Type, []string{vipps.PaymentMethodWallet, vipps.PaymentMethodCard})
+	share(&req.UserFlow, userFlows)
 }
 
 func notFound(ref string) *apiError {
@@ -343,7 +383,7 @@ func (s *Simulator) getPayment(w http.ResponseWriter, r *http.Request, msn, ref 
 	p := s.find(msn, ref)
 	var v vipps.Payment
 	if p != nil {
-		v = p.view(s.publicURL(r), s.profileVisible(p), s.opts.SubOnly)
+		v = p.view(s.publicURL(r), s.profileVisible(p), s.settings.Load().SubOnly)
 	}
 	s.mu.Unlock()
 	if p == nil {
@@ -368,31 +408,20 @@ func (s *Simulator) getEvents(w http.ResponseWriter, r *http.Request, msn, ref s
 	writeJSON(w, http.StatusOK, evs)
 }
 
-// expireLocked moves a CREATED payment past its timeout to EXPIRED.
-func (s *Simulator) expireLocked(p *payment) {
-	if p.State != vipps.StateCreated {
-		return
-	}
-	deadline := p.CreatedAt.Add(s.opts.PaymentTimeout)
+// deadline is when a CREATED payment expires: its expiresAt, else the
+// payment timeout after creation.
+func (p *payment) deadline(timeout time.Duration) time.Time {
 	if p.Req.ExpiresAt != nil {
-		deadline = *p.Req.ExpiresAt
+		return *p.Req.ExpiresAt
 	}
-	if s.clock.Now().Before(deadline) {
+	return p.CreatedAt.Add(timeout)
+}
+
+// expireLocked moves a CREATED payment past its deadline to EXPIRED.
+func (s *Simulator) expireLocked(p *payment) {
+	if p.State != vipps.StateCreated || s.clock.Now().Before(p.deadline(s.opts.PaymentTimeout)) {
 		return
 	}
 	p.State = vipps.StateExpired
 	s.record(p, vipps.EventExpired, p.Req.Amount.Value, "")
-}
-
-// expireDue expires what is due. It looks only at payments still waiting
-// for the buyer, so a simulator holding many finished payments stays fast.
-func (s *Simulator) expireDue() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, p := range s.open {
-		s.expireLocked(p)
-		if p.State != vipps.StateCreated {
-			delete(s.open, k)
-		}
-	}
 }

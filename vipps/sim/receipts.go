@@ -4,20 +4,36 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
+// receiptEntry is a receipt posted to Order Management.
 type receiptEntry struct {
 	MSN         string        `json:"msn"`
 	PaymentType string        `json:"payment_type"`
 	OrderID     string        `json:"order_id"`
 	ID          string        `json:"id"`
 	Receipt     vipps.Receipt `json:"receipt"`
+	At          time.Time     `json:"at"`
 }
+
+// categoryEntry is the category last put for an order.
+type categoryEntry struct {
+	Category vipps.Category `json:"category"`
+	At       time.Time      `json:"at"`
+}
+
+// paymentTypes are Order Management's payment types.
+var paymentTypes = []string{"ECOM", "RECURRING"}
+
+// orderKey names an order's receipt and category.
+func orderKey(msn, ptype, orderID string) string { return msn + "/" + ptype + "/" + orderID }
 
 var orderIDPattern = regexp.MustCompile(`^[0-9A-Za-z\-_.]+$`)
 
@@ -40,7 +56,7 @@ func (s *Simulator) orderManagement(w http.ResponseWriter, r *http.Request, msn 
 		return
 	}
 	ptype := strings.ToUpper(parts[0])
-	if ptype != "ECOM" && ptype != "RECURRING" {
+	if !slices.Contains(paymentTypes, ptype) {
 		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "paymentType", "must be ECOM or RECURRING")
 		return
 	}
@@ -99,15 +115,18 @@ func (s *Simulator) addReceipt(w http.ResponseWriter, r *http.Request, msn, ptyp
 		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", name, reason)
 		return
 	}
-	k := msn + "/" + ptype + "/" + orderID
+	k := orderKey(msn, ptype, orderID)
+	e := &receiptEntry{MSN: msn, PaymentType: ptype, OrderID: orderID, ID: uuid.NewString(), Receipt: rc}
 	s.mu.Lock()
-	if _, exists := s.receipts[k]; exists {
+	if s.receipts[k] != nil {
 		s.mu.Unlock()
 		omError(w, r, http.StatusConflict, "Conflict", "orderId", "a receipt already exists for this order")
 		return
 	}
-	e := &receiptEntry{MSN: msn, PaymentType: ptype, OrderID: orderID, ID: uuid.NewString(), Receipt: rc}
+	e.At = s.clock.Now()
 	s.receipts[k] = e
+	s.j.put(recReceipt, k, e)
+	s.keepOrder(k, e.At)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, e.ID)
 }
@@ -129,21 +148,35 @@ func (s *Simulator) putCategory(w http.ResponseWriter, r *http.Request, msn, pty
 		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "orderDetailsUrl", "must be an absolute URL")
 		return
 	}
+	if c.ImageID != "" && !validImageID(c.ImageID) {
+		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "imageId", imageIDRule)
+		return
+	}
+	k := orderKey(msn, ptype, orderID)
 	s.mu.Lock()
-	s.categories[msn+"/"+ptype+"/"+orderID] = c
+	if c.ImageID != "" && s.images[imageKey(msn, c.ImageID)] == nil {
+		s.mu.Unlock()
+		omError(w, r, http.StatusBadRequest, "One or more validation errors occurred.", "imageId", "no image with this id has been uploaded; upload it first (POST "+imagesPath+")")
+		return
+	}
+	e := &categoryEntry{Category: c, At: s.clock.Now()}
+	s.categories[k] = e
+	s.j.put(recCategory, k, e)
+	s.keepOrder(k, e.At)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, uuid.NewString())
 }
 
 func (s *Simulator) getOrder(w http.ResponseWriter, r *http.Request, msn, ptype, orderID string) {
-	k := msn + "/" + ptype + "/" + orderID
+	k := orderKey(msn, ptype, orderID)
 	s.mu.Lock()
 	var out vipps.OrderWithCategoryAndReceipt
 	if e := s.receipts[k]; e != nil {
 		rc := e.Receipt
 		out.Receipt = &rc
 	}
-	if c, ok := s.categories[k].(vipps.Category); ok {
+	if e := s.categories[k]; e != nil {
+		c := e.Category
 		out.Category = &c
 	}
 	s.mu.Unlock()

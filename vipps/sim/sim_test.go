@@ -132,7 +132,7 @@ func TestCreateValidation(t *testing.T) {
 		{"negative amount", mod(func(r *vipps.CreatePaymentRequest) { r.Amount.Value = -1 }), 400, ""},
 		{"amount over max", mod(func(r *vipps.CreatePaymentRequest) { r.Amount.Value = 65_000_001 }), 400, ""},
 		{"amount below NOK minimum", mod(func(r *vipps.CreatePaymentRequest) { r.Amount.Value = 99 }), 400, "6010"},
-		{"decimal amount", `{"amount":{"currency":"NOK","value":499.5},"paymentMethod":{"type":"WALLET"},"reference":"ref-decimal-01","userFlow":"WEB_REDIRECT","returnUrl":"https://x.example/"}`, 400, ""},
+		{"decimal amount", `{"amount":{"currency":"NOK","value":499.5},"paymentMethod":{"type":"WALLET"},"reference":"ref-decimal-01","userFlow":"WEB_REDIRECT","returnUrl":"https://x.example/"}`, 400, "4040"},
 		{"malformed json", `{"amount":`, 400, ""},
 		{"bad payment method", mod(func(r *vipps.CreatePaymentRequest) { r.PaymentMethod.Type = "CASH" }), 400, ""},
 		{"bad user flow", mod(func(r *vipps.CreatePaymentRequest) { r.UserFlow = "TELEPATHY" }), 400, ""},

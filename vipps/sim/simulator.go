@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -43,34 +44,64 @@ type Options struct {
 	SubOnly bool
 	// ExpressDisabled makes the sales unit refuse Express payments (5020).
 	ExpressDisabled bool
+	// Retention is how long a finished payment (any state but CREATED) is
+	// kept after its last change; then it is forgotten with everything
+	// that belongs to it: idempotency entries, landing token, pending
+	// webhook deliveries, receipt and category. Idempotency entries,
+	// receipts and categories of references without a payment are
+	// forgotten Retention after they were made. It bounds the memory and
+	// the data directory of a long demo or load test; a forgotten payment
+	// is 404 like one that never was, so choose a retention longer than the
+	// time a shop still captures or refunds. Default: 0, keep everything.
+	Retention time.Duration
+	// DataDir, when set, is a directory where the simulator keeps its
+	// state, so that a restarted simulator still knows every payment,
+	// idempotency key, webhook registration (with its secret), pending
+	// webhook delivery, receipt, category and image, and the clock offset.
+	// Access tokens are not kept: clients fetch new ones. Every change is
+	// written before the answer that reports it is sent. Default: memory
+	// only.
+	DataDir string
+	// ControlToken lets clients that are not on a loopback address use the
+	// control API (/_sim/) with "Authorization: Bearer <token>". Default: a
+	// random token, see Simulator.ControlToken.
+	ControlToken string
 	// Logger receives delivery and fault messages. Default: none.
 	Logger *zap.Logger
 }
 
 // Simulator is a stateful Vipps MobilePay API: Access Token, ePayment v1,
-// Webhooks v1 and Order Management v2, plus a landing page and the /_sim/
+// Webhooks v1 and Order Management, plus a landing page and the /_sim/
 // control API. It is an http.Handler; Close stops its background work.
 type Simulator struct {
-	opts  Options
-	clock Clock
-	log   *zap.Logger
+	opts         Options
+	clock        Clock
+	log          *zap.Logger
+	controlToken string
+	j            *journal // nil without a DataDir
+	tokens       tokenStore
+	settings     atomic.Pointer[Settings]
+	faults       faultList
 
 	mu         sync.Mutex
-	tokens     map[string]tokenInfo
+	seq        int64               // the last creation number given to a payment or registration
 	payments   map[string]*payment // msn/reference
-	order      []string            // payment keys in creation order
-	open       map[string]*payment // payments that were CREATED when last seen
-	landing    map[string]string   // landing token → payment key
+	waiting    int                 // payments in CREATED
+	refs       refIndex
+	subs       subIndex
+	landing    map[string]string // landing token → payment key
 	idem       map[string]*idemEntry
+	idemByPay  map[string][]string // payment key → its reference's idempotency entries
 	hooks      map[string]*hook
+	hookSeq    map[string]int64
 	hookOrder  []string
-	queues     map[string]*deliveryQueue // hook id/reference
+	queues     map[string]map[string]*deliveryQueue // hook id → reference → queue
 	deliveries []Delivery
 	receipts   map[string]*receiptEntry
-	categories map[string]any
-	faults     []*Fault
+	categories map[string]*categoryEntry
+	images     map[string]*imageEntry // msn/imageId
 	hookFaults []*WebhookFault
-	payLocks   map[string]bool
+	timers     timerHeap
 
 	kick chan struct{}
 	stop chan struct{}
@@ -78,8 +109,19 @@ type Simulator struct {
 	once sync.Once
 }
 
-// New starts a simulator.
+// New starts a simulator. It panics if Options.DataDir cannot be opened;
+// use Open to handle that error.
 func New(opts Options) *Simulator {
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open starts a simulator, restoring its state from Options.DataDir when
+// that is set.
+func Open(opts Options) (*Simulator, error) {
 	if opts.Clock == nil {
 		opts.Clock = &OffsetClock{}
 	}
@@ -105,47 +147,88 @@ func New(opts Options) *Simulator {
 		opts.Logger = zap.NewNop()
 	}
 	s := &Simulator{
-		opts:  opts,
-		clock: opts.Clock,
-		log:   opts.Logger,
-		kick:  make(chan struct{}, 1),
-		stop:  make(chan struct{}),
+		opts:         opts,
+		clock:        opts.Clock,
+		log:          opts.Logger,
+		controlToken: opts.ControlToken,
+		kick:         make(chan struct{}, 1),
+		stop:         make(chan struct{}),
+	}
+	s.settings.Store(&Settings{ProfileDelay: Duration(opts.ProfileDelay), StrictUserinfo: opts.StrictUserinfo,
+		ExpressDisabled: opts.ExpressDisabled, SubOnly: opts.SubOnly})
+	if s.controlToken == "" {
+		s.controlToken = randomToken()
 	}
 	s.resetLocked()
+	if opts.DataDir != "" {
+		if err := s.restore(opts.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	s.done.Add(1)
 	go s.loop()
-	return s
+	return s, nil
 }
 
 func (s *Simulator) resetLocked() {
-	s.tokens = map[string]tokenInfo{}
+	s.tokens.reset()
 	s.payments = map[string]*payment{}
-	s.order = nil
-	s.open = map[string]*payment{}
+	s.waiting = 0
+	s.refs = newRefIndex()
+	s.subs = subIndex{}
 	s.landing = map[string]string{}
 	s.idem = map[string]*idemEntry{}
+	s.idemByPay = map[string][]string{}
 	s.hooks = map[string]*hook{}
+	s.hookSeq = map[string]int64{}
 	s.hookOrder = nil
-	s.queues = map[string]*deliveryQueue{}
+	s.queues = map[string]map[string]*deliveryQueue{}
 	s.deliveries = nil
 	s.receipts = map[string]*receiptEntry{}
-	s.categories = map[string]any{}
-	s.faults = nil
+	s.categories = map[string]*categoryEntry{}
+	s.images = map[string]*imageEntry{}
+	s.faults.clear()
 	s.hookFaults = nil
-	s.payLocks = map[string]bool{}
+	s.timers = nil
 }
 
-// Close stops expiry and webhook delivery. It is safe to call twice.
+// Close stops expiry and webhook delivery and, with a DataDir, writes what
+// is left and closes it. Stop serving requests first. It is safe to call
+// twice.
 func (s *Simulator) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	s.done.Wait()
-	return nil
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.done.Wait()
+		s.mu.Lock()
+		s.keepClock()
+		s.mu.Unlock()
+		err = s.j.close()
+	})
+	return err
 }
+
+// ControlToken returns the token that opens the control API (/_sim/) to
+// clients that are not on a loopback address.
+func (s *Simulator) ControlToken() string { return s.controlToken }
 
 // Clock returns the simulator's clock.
 func (s *Simulator) Clock() Clock { return s.clock }
 
-// loop runs due work: payment expiry and webhook deliveries.
+// Advance moves the simulator's clock forward by d and does at once what
+// became due: expiries, webhook retries, retention. With a DataDir the new
+// offset of the default clock is kept.
+func (s *Simulator) Advance(d time.Duration) {
+	s.clock.Advance(d)
+	s.mu.Lock()
+	s.keepClock()
+	s.mu.Unlock()
+	s.runDue()
+	s.wake()
+}
+
+// loop runs due work: expiry, retention and webhook deliveries, and writes
+// what they changed.
 func (s *Simulator) loop() {
 	defer s.done.Done()
 	t := time.NewTicker(50 * time.Millisecond)
@@ -157,8 +240,8 @@ func (s *Simulator) loop() {
 		case <-t.C:
 		case <-s.kick:
 		}
-		s.expireDue()
-		s.deliverDue()
+		s.runDue()
+		_ = s.j.flush() // a failure is logged by the journal
 	}
 }
 
@@ -169,12 +252,33 @@ func (s *Simulator) wake() {
 	}
 }
 
-// ServeHTTP routes a request.
+// Request body limits: images are sent in base64 inside JSON.
+const (
+	maxBody      = 1 << 20
+	maxImageBody = 4 << 20
+)
+
+// ServeHTTP routes a request. With a DataDir, the answer waits until the
+// changes the request made are written.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if s.j != nil {
+		cw := &commitWriter{ResponseWriter: w, s: s, r: r}
+		defer cw.finish()
+		w = cw
+	}
 	p := r.URL.Path
+	limit := int64(maxBody)
+	if strings.EqualFold(p, imagesPath) {
+		limit = maxImageBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	switch {
 	case strings.HasPrefix(p, "/_sim/"):
+		if !s.controlAllowed(r) {
+			writeProblem(w, r, domainErr(http.StatusForbidden, "", "Forbidden",
+				"the control API answers clients on a loopback address, and others that send Authorization: Bearer with the simulator's control token"))
+			return
+		}
 		s.control(w, r)
 	case p == "/landing" || strings.HasPrefix(p, "/landing/"):
 		s.landingPage(w, r)
@@ -186,6 +290,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.authed(w, r, false, s.webhooksAPI)
 	case strings.HasPrefix(p, "/vipps-userinfo-api/userinfo/"):
 		s.userinfoAPI(w, r)
+	case strings.EqualFold(p, imagesPath):
+		s.authed(w, r, true, s.imagesAPI)
 	case strings.HasPrefix(strings.ToLower(p), "/order-management/v2/"):
 		s.authed(w, r, true, s.orderManagement)
 	default:

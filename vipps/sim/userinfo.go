@@ -16,10 +16,8 @@ func (s *Simulator) userinfoAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	info, known := s.tokens[bearer]
-	strict := s.opts.StrictUserinfo
-	s.mu.Unlock()
+	info, known := s.tokens.get(bearer)
+	strict := s.settings.Load().StrictUserinfo
 	if strict && r.Header.Get("Ocp-Apim-Subscription-Key") != "" {
 		writeGateway(w, http.StatusUnauthorized, "The Userinfo API is not part of this subscription: do not send a subscription key.")
 		return
@@ -34,16 +32,14 @@ func (s *Simulator) userinfoAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := strings.TrimPrefix(r.URL.Path, "/vipps-userinfo-api/userinfo/")
 	s.mu.Lock()
+	// A sub names one buyer in one sales unit: its latest payment is either
+	// this sales unit's or another's.
 	var mine, others *payment
-	for i := len(s.order) - 1; i >= 0 && mine == nil; i-- {
-		p := s.payments[s.order[i]]
-		if p.Sub != sub || sub == "" || !p.shares() {
-			continue
-		}
-		if msn == "" || p.MSN == msn {
-			mine = p
+	if latest := s.subs.latest(sub); latest != nil && sub != "" {
+		if msn == "" || latest.MSN == msn {
+			mine = latest
 		} else {
-			others = p
+			others = latest
 		}
 	}
 	switch {

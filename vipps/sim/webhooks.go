@@ -46,21 +46,87 @@ type WebhookFault struct {
 	Budget
 }
 
+// pendingEvent is an event waiting in a delivery queue.
 type pendingEvent struct {
-	ev        vipps.WebhookEvent
-	attempts  int
-	firstTry  time.Time
-	notBefore time.Time
+	Event     vipps.WebhookEvent `json:"event"`
+	Attempts  int                `json:"attempts"`
+	FirstTry  time.Time          `json:"first_try"`
+	NotBefore time.Time          `json:"not_before"`
 }
 
 // deliveryQueue holds the events of one payment for one registration, in
-// order: a later event waits while an earlier one is failing.
+// order: a later event waits while an earlier one is failing. A queue
+// exists only while it holds something.
 type deliveryQueue struct {
 	hookID   string
 	ref      string
 	events   []*pendingEvent
 	held     *pendingEvent // a reordered event, released after the next one
 	inFlight bool
+}
+
+// holdFor is how long a reordered event waits for a later one to overtake
+// it before it is delivered anyway.
+const holdFor = 5 * time.Second
+
+func queueKey(hookID, ref string) string { return hookID + "/" + ref }
+
+// queue returns the queue for a key of queueKey, or nil; call with s.mu
+// held.
+func (s *Simulator) queue(key string) *deliveryQueue {
+	hookID, ref, _ := strings.Cut(key, "/")
+	return s.queues[hookID][ref]
+}
+
+// queueFor returns the queue of a registration and reference, making it if
+// needed; call with s.mu held.
+func (s *Simulator) queueFor(hookID, ref string) *deliveryQueue {
+	m := s.queues[hookID]
+	if m == nil {
+		m = map[string]*deliveryQueue{}
+		s.queues[hookID] = m
+	}
+	q := m[ref]
+	if q == nil {
+		q = &deliveryQueue{hookID: hookID, ref: ref}
+		m[ref] = q
+	}
+	return q
+}
+
+// dropQueue removes a queue and its journal record; call with s.mu held.
+func (s *Simulator) dropQueue(hookID, ref string) {
+	m := s.queues[hookID]
+	if m[ref] == nil {
+		return
+	}
+	delete(m, ref)
+	if len(m) == 0 {
+		delete(s.queues, hookID)
+	}
+	s.j.del(recQueue, queueKey(hookID, ref))
+}
+
+// settle records a changed queue and sets a timer for what it waits for
+// next; a queue left empty is dropped. Call with s.mu held after every
+// change to q.
+func (s *Simulator) settle(q *deliveryQueue) {
+	if s.queues[q.hookID][q.ref] != q {
+		return // dropped meanwhile: the registration or the payment is gone
+	}
+	key := queueKey(q.hookID, q.ref)
+	if !q.inFlight {
+		switch {
+		case len(q.events) > 0:
+			s.schedule(q.events[0].NotBefore, timerDeliver, key)
+		case q.held != nil:
+			s.schedule(q.held.NotBefore.Add(holdFor), timerRelease, key)
+		default:
+			s.dropQueue(q.hookID, q.ref)
+			return
+		}
+	}
+	s.j.put(recQueue, key, q.record())
 }
 
 var webhookRetry = []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, time.Minute, 2 * time.Minute}
@@ -113,8 +179,10 @@ func (s *Simulator) registerHook(w http.ResponseWriter, r *http.Request, msn str
 			return
 		}
 	}
+	var b [48]byte
+	_, _ = crand.Read(b[:])
+	h := &hook{ID: uuid.NewString(), MSN: msn, URL: req.URL, Events: slices.Clone(req.Events), Secret: base64.StdEncoding.EncodeToString(b[:])}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, e := range req.Events {
 		n := 0
 		for _, h := range s.hooks {
@@ -123,16 +191,24 @@ func (s *Simulator) registerHook(w http.ResponseWriter, r *http.Request, msn str
 			}
 		}
 		if n >= s.opts.WebhookLimitPerEvent {
+			s.mu.Unlock()
 			writeProblem(w, r, validationErr("events", "Too many webhooks registered for "+e+"."))
 			return
 		}
 	}
-	var b [48]byte
-	_, _ = crand.Read(b[:])
-	h := &hook{ID: uuid.NewString(), MSN: msn, URL: req.URL, Events: slices.Clone(req.Events), Secret: base64.StdEncoding.EncodeToString(b[:])}
-	s.hooks[h.ID] = h
-	s.hookOrder = append(s.hookOrder, h.ID)
+	s.addHook(h)
+	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, vipps.RegisterWebhookResponse{ID: h.ID, Secret: h.Secret})
+}
+
+// addHook keeps a registration, after those made before it; call with s.mu
+// held.
+func (s *Simulator) addHook(h *hook) {
+	s.seq++
+	s.hooks[h.ID] = h
+	s.hookSeq[h.ID] = s.seq
+	s.hookOrder = append(s.hookOrder, h.ID)
+	s.j.put(recHook, h.ID, hookRecord{hook: *h, Seq: s.seq})
 }
 
 func (s *Simulator) listHooks(w http.ResponseWriter, msn string) {
@@ -152,12 +228,13 @@ func (s *Simulator) deleteHook(w http.ResponseWriter, r *http.Request, msn, id s
 	h := s.hooks[id]
 	if h != nil && h.MSN == msn {
 		delete(s.hooks, id)
+		delete(s.hookSeq, id)
 		s.hookOrder = slices.DeleteFunc(s.hookOrder, func(x string) bool { return x == id })
-		for k, q := range s.queues {
-			if q.hookID == id {
-				delete(s.queues, k)
-			}
+		for ref := range s.queues[id] {
+			s.j.del(recQueue, queueKey(id, ref))
 		}
+		delete(s.queues, id)
+		s.j.del(recHook, id)
 	}
 	s.mu.Unlock()
 	if h == nil || h.MSN != msn {
@@ -185,7 +262,7 @@ func (s *Simulator) enqueueWebhooks(p *payment, pe vipps.PaymentEvent) {
 	if pe.Name == vipps.EventAuthorized && s.profileVisible(p) {
 		// Since ePayment 1.8.1 the authorized event carries the shared
 		// profile too.
-		if !s.opts.SubOnly {
+		if !s.settings.Load().SubOnly {
 			ev.UserDetails = p.userDetails()
 		}
 		ev.Profile = &vipps.ProfileResponse{Sub: p.Sub}
@@ -196,13 +273,8 @@ func (s *Simulator) enqueueWebhooks(p *payment, pe vipps.PaymentEvent) {
 		if h.MSN != msn || !slices.Contains(h.Events, pe.Name.WebhookEventType()) {
 			continue
 		}
-		qk := id + "/" + pe.Reference
-		q := s.queues[qk]
-		if q == nil {
-			q = &deliveryQueue{hookID: id, ref: pe.Reference}
-			s.queues[qk] = q
-		}
-		item := &pendingEvent{ev: ev, notBefore: now}
+		q := s.queueFor(id, pe.Reference)
+		item := &pendingEvent{Event: ev, NotBefore: now}
 		f := s.takeHookFault()
 		mode := ""
 		if f != nil {
@@ -210,19 +282,21 @@ func (s *Simulator) enqueueWebhooks(p *payment, pe vipps.PaymentEvent) {
 		}
 		switch mode {
 		case "drop":
-			s.deliveries = append(s.deliveries, Delivery{HookID: id, URL: h.URL, Reference: ev.Reference, Event: string(ev.Name), Outcome: "dropped", At: now})
+			s.logDelivery(Delivery{HookID: id, URL: h.URL, Reference: ev.Reference, Event: string(ev.Name), Outcome: "dropped", At: now})
+			s.settle(q)
 			continue
 		case "duplicate":
 			dup := *item
 			q.events = append(q.events, item, &dup)
 		case "delay":
-			item.notBefore = now.Add(time.Duration(f.Delay))
+			item.NotBefore = now.Add(time.Duration(f.Delay))
 			q.events = append(q.events, item)
 		case "reorder":
 			if q.held != nil {
 				q.events = append(q.events, q.held)
 			}
 			q.held = item
+			s.settle(q)
 			continue
 		default:
 			q.events = append(q.events, item)
@@ -231,38 +305,54 @@ func (s *Simulator) enqueueWebhooks(p *payment, pe vipps.PaymentEvent) {
 			q.events = append(q.events, q.held)
 			q.held = nil
 		}
+		s.settle(q)
 	}
 }
 
-// deliverDue starts a delivery for every queue whose head is due.
-func (s *Simulator) deliverDue() {
-	s.mu.Lock()
-	now := s.clock.Now()
-	type job struct {
-		q    *deliveryQueue
-		h    hook
-		item *pendingEvent
+// deliveryJob is a delivery to make outside the lock.
+type deliveryJob struct {
+	q    *deliveryQueue
+	h    hook
+	item *pendingEvent
+}
+
+// dueDelivery starts the delivery of a queue's first event if it is due;
+// call with s.mu held.
+func (s *Simulator) dueDelivery(key string, now time.Time) (deliveryJob, bool) {
+	q := s.queue(key)
+	if q == nil || q.inFlight || len(q.events) == 0 {
+		return deliveryJob{}, false
 	}
-	var jobs []job
-	for _, q := range s.queues {
-		if q.inFlight {
-			continue
-		}
-		if len(q.events) == 0 && q.held != nil && now.Sub(q.held.notBefore) > 5*time.Second {
-			// nothing came to reorder with: release the held event
-			q.events, q.held = append(q.events, q.held), nil
-		}
-		if len(q.events) == 0 || q.events[0].notBefore.After(now) {
-			continue
-		}
-		h := s.hooks[q.hookID]
-		if h == nil {
-			continue
-		}
-		q.inFlight = true
-		jobs = append(jobs, job{q: q, h: *h, item: q.events[0]})
+	head := q.events[0]
+	if head.NotBefore.After(now) {
+		s.schedule(head.NotBefore, timerDeliver, key)
+		return deliveryJob{}, false
 	}
-	s.mu.Unlock()
+	h := s.hooks[q.hookID]
+	if h == nil {
+		return deliveryJob{}, false
+	}
+	q.inFlight = true
+	return deliveryJob{q: q, h: *h, item: head}, true
+}
+
+// releaseHeld lets a reordered event go once nothing came to overtake it;
+// call with s.mu held.
+func (s *Simulator) releaseHeld(key string, now time.Time) {
+	q := s.queue(key)
+	if q == nil || q.held == nil || q.inFlight || len(q.events) > 0 {
+		return
+	}
+	if release := q.held.NotBefore.Add(holdFor); now.Before(release) {
+		s.schedule(release, timerRelease, key)
+		return
+	}
+	q.events, q.held = append(q.events, q.held), nil
+	s.settle(q)
+}
+
+// startDeliveries sends each job on its own goroutine.
+func (s *Simulator) startDeliveries(jobs []deliveryJob) {
 	for _, j := range jobs {
 		s.done.Add(1)
 		go func() {
@@ -273,7 +363,7 @@ func (s *Simulator) deliverDue() {
 }
 
 func (s *Simulator) deliver(q *deliveryQueue, h hook, item *pendingEvent) {
-	body := mustJSON(item.ev)
+	body := mustJSON(item.Event)
 	status, errText := 0, ""
 	req, err := http.NewRequest(http.MethodPost, h.URL, bytes.NewReader(body))
 	if err == nil {
@@ -292,24 +382,31 @@ func (s *Simulator) deliver(q *deliveryQueue, h hook, item *pendingEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	if item.attempts == 0 {
-		item.firstTry = now
+	if item.Attempts == 0 {
+		item.FirstTry = now
 	}
-	item.attempts++
-	d := Delivery{HookID: h.ID, URL: h.URL, Reference: item.ev.Reference, Event: string(item.ev.Name), Attempt: item.attempts, Status: status, Error: errText, At: now}
+	item.Attempts++
+	d := Delivery{HookID: h.ID, URL: h.URL, Reference: item.Event.Reference, Event: string(item.Event.Name), Attempt: item.Attempts, Status: status, Error: errText, At: now}
 	q.inFlight = false
 	switch {
 	case status >= 200 && status < 300:
 		d.Outcome = "delivered"
 		q.events = q.events[1:]
-	case now.Sub(item.firstTry) > 7*24*time.Hour:
+	case now.Sub(item.FirstTry) > 7*24*time.Hour:
 		d.Outcome = "given-up"
 		q.events = q.events[1:]
 	default:
 		d.Outcome = "failed"
-		item.notBefore = now.Add(retryDelay(item.attempts))
-		s.log.Debug("webhook delivery failed", zap.String("event", d.Event), zap.Int("status", status), zap.Int("attempt", item.attempts))
+		item.NotBefore = now.Add(retryDelay(item.Attempts))
+		s.log.Debug("webhook delivery failed", zap.String("event", d.Event), zap.Int("status", status), zap.Int("attempt", item.Attempts))
 	}
+	s.logDelivery(d)
+	s.settle(q)
+}
+
+// logDelivery keeps the latest delivery attempts for the control API; call
+// with s.mu held.
+func (s *Simulator) logDelivery(d Delivery) {
 	s.deliveries = append(s.deliveries, d)
 	if len(s.deliveries) > 10000 {
 		s.deliveries = s.deliveries[len(s.deliveries)-5000:]
