@@ -404,3 +404,27 @@ func TestBackupThroughTheAdminAPI(t *testing.T) {
 		t.Fatalf("backup of an unknown shop: %d", resp.StatusCode)
 	}
 }
+
+// TestDemoRestartedBetweenApproveAndShip: the embedded simulator keeps its
+// payments under the shop's data directory, so a demo stopped after the
+// buyer approved and started again still ships the order.
+func TestDemoRestartedBetweenApproveAndShip(t *testing.T) {
+	dir := t.TempDir()
+	tester := caddytest.NewTester(t)
+	tester.InitServer(caddyfile(shopConfig{DataDir: dir}), "caddyfile")
+	ref := approved(t, twoItems())
+	// Stopped: the database closes and the simulator goes away.
+	tester.InitServer(idleConfig, "caddyfile")
+	if conn, err := net.DialTimeout("tcp", "127.0.0.1:9191", 200*time.Millisecond); err == nil {
+		conn.Close()
+		t.Fatal("the simulator still listens after the shop stopped")
+	}
+	startShop(t, shopConfig{DataDir: dir})
+	resp, body := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/ship", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("ship after the restart: %d %s", resp.StatusCode, body)
+	}
+	if o := storedOrder(t, ref); o.Status != "captured" || o.Payment.Captured != 49700 {
+		t.Fatalf("after the restart and ship: %+v", o)
+	}
+}

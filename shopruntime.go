@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -66,7 +67,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 	c := spec.cfg
 	baseURL := spec.apiBaseURL()
 	if c.Environment == EnvSimulator {
-		key, base, err := acquireSimulator(c.SimulatorListen, log)
+		key, base, err := acquireSimulator(c.SimulatorListen, filepath.Join(spec.dataDir, "simulator"), log)
 		if err != nil {
 			return nil, err
 		}

@@ -36,22 +36,28 @@ func (e *embeddedSimulator) Destruct() error {
 }
 
 // acquireSimulator starts (or shares) the simulator listening on addr and
-// returns the pool key and its base URL.
-func acquireSimulator(addr string, log *zap.Logger) (string, string, error) {
+// returns the pool key and its base URL. The simulator that starts keeps its
+// payments, webhook registrations and receipts in dataDir, so a restarted
+// demo can still ship, cancel and refund its earlier orders.
+func acquireSimulator(addr, dataDir string, log *zap.Logger) (string, string, error) {
 	val, _, err := simPool.LoadOrNew(addr, func() (caddy.Destructor, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("starting the vipps simulator on %s: %w", addr, err)
 		}
 		base := "http://" + ln.Addr().String()
-		s := sim.New(sim.Options{PublicURL: base, Logger: log.Named("simulator")})
+		s, err := sim.Open(sim.Options{PublicURL: base, DataDir: dataDir, Logger: log.Named("simulator")})
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("starting the vipps simulator: %w", err)
+		}
 		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("vipps simulator stopped", zap.Error(err))
 			}
 		}()
-		log.Info("vipps simulator listening", zap.String("url", base))
+		log.Info("vipps simulator listening", zap.String("url", base), zap.String("data_dir", dataDir))
 		return &embeddedSimulator{sim: s, server: srv, base: base}, nil
 	})
 	if err != nil {
