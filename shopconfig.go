@@ -22,8 +22,9 @@ type ShopConfig struct {
 	// SimulatorListen is the address of the embedded simulator. The buyer's
 	// browser opens its landing page, so it must be reachable from there.
 	// Shops on the same address share one simulator, which keeps its
-	// payments in "vipps/simulator" in Caddy's data directory. Default:
-	// 127.0.0.1:9190.
+	// payments in "simulator" inside the data directory of the shop that
+	// starts it, and answers its control API (/_sim/) only from the same
+	// machine. Default: 127.0.0.1:9190.
 	SimulatorListen string `json:"simulator_listen,omitempty"`
 
 	// ClientID of the sales unit's API keys. Accepts placeholders.
