@@ -125,28 +125,12 @@ func (s *BadgerStore) DB() *badger.DB { return s.db }
 // on disk before it returns. A second order with the same reference gets
 // ErrExists.
 func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
-	if o.Reference == "" {
-		return errors.New("order has no reference")
+	if err := PrepareNew(o, s.now()); err != nil {
+		return err
 	}
 	mu := s.lock(o.Reference)
 	mu.Lock()
 	defer mu.Unlock()
-	if o.Schema == 0 {
-		o.Schema = SchemaVersion
-	}
-	if o.Status == "" {
-		o.Status = StatusNew
-	}
-	now := s.now().UTC()
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = now
-	}
-	if o.UpdatedAt.IsZero() {
-		o.UpdatedAt = o.CreatedAt
-	}
-	if len(o.History) == 0 {
-		o.History = []HistoryEntry{{At: o.CreatedAt, Source: SourceCheckout, To: o.Status, Note: "order created"}}
-	}
 	return s.retry(func(txn *badger.Txn) error {
 		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
 			return ErrExists

@@ -2,9 +2,8 @@ package state
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -49,35 +48,34 @@ func (s *BadgerStore) EraseBuyer(ref string) error {
 	return s.retry(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixBuyer + ref)) })
 }
 
-func sigKey(sig string) []byte {
-	sum := sha256.Sum256([]byte(sig))
-	return []byte(prefixSig + hex.EncodeToString(sum[:]))
-}
+func sigKey(sig string) []byte { return []byte(prefixSig + Hash(sig)) }
 
 // SeenSignature implements Store.
 func (s *BadgerStore) SeenSignature(sig string) (bool, error) {
 	seen := false
 	err := s.view(func(txn *badger.Txn) error {
-		_, err := txn.Get(sigKey(sig))
-		switch {
-		case err == nil:
-			seen = true
-		case !errors.Is(err, badger.ErrKeyNotFound):
+		item, err := txn.Get(sigKey(sig))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		return nil
+		return item.Value(func(v []byte) error {
+			until, err := strconv.ParseInt(string(v), 10, 64)
+			seen = err == nil && s.now().UnixNano() < until
+			return nil
+		})
 	})
 	return seen, err
 }
 
-// RememberSignature implements Store.
+// RememberSignature implements Store. The entry also expires by itself
+// (Badger's TTL) a little after until.
 func (s *BadgerStore) RememberSignature(sig string, until time.Time) error {
-	ttl := until.Sub(s.now())
-	if ttl < time.Second {
-		ttl = time.Second
-	}
+	ttl := until.Sub(s.now()) + time.Minute
 	return s.retry(func(txn *badger.Txn) error {
-		return txn.SetEntry(badger.NewEntry(sigKey(sig), nil).WithTTL(ttl))
+		return txn.SetEntry(badger.NewEntry(sigKey(sig), []byte(strconv.FormatInt(until.UnixNano(), 10))).WithTTL(ttl))
 	})
 }
 

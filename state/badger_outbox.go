@@ -1,56 +1,16 @@
 package state
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"math/big"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Job is an outbox entry: a side effect (post a receipt, finish a capture,
-// notify the merchant) written in the same transaction as the change that
-// calls for it, and run by a worker until it succeeds.
-type Job struct {
-	// ID is unique; Enqueue assigns a time-ordered one if empty. A caller
-	// that sets it can later complete the job by ID.
-	ID         string    `json:"id"`
-	Kind       string    `json:"kind"`
-	Ref        string    `json:"ref,omitempty"`
-	Payload    []byte    `json:"payload,omitempty"`
-	Attempts   int       `json:"attempts"`
-	NotBefore  time.Time `json:"not_before,omitzero"`
-	LastError  string    `json:"last_error,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	LeaseUntil time.Time `json:"lease_until,omitzero"`
-}
-
-// availableAt is when a job may next be claimed.
-func (j Job) availableAt() time.Time {
-	if j.LeaseUntil.After(j.NotBefore) {
-		return j.LeaseUntil
-	}
-	return j.NotBefore
-}
-
-func dueKey(j Job) string { return prefixDue + tsKey(j.availableAt()) + "/" + j.ID }
-
-func newJobID(now time.Time) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return tsKey(now) + "-" + hex.EncodeToString(b[:])
-}
+func dueKey(j Job) string { return prefixDue + tsKey(j.AvailableAt()) + "/" + j.ID }
 
 func (s *BadgerStore) putJob(txn *badger.Txn, j Job) error {
-	now := s.now().UTC()
-	if j.ID == "" {
-		j.ID = newJobID(now)
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = now
-	}
+	j.Prepare(s.now())
 	if err := putJSON(txn, prefixJob+j.ID, j); err != nil {
 		return err
 	}
@@ -91,8 +51,7 @@ func (s *BadgerStore) ClaimJobs(now time.Time, lease time.Duration, max int) ([]
 			if err := txn.Delete([]byte(dueKey(j))); err != nil {
 				return err
 			}
-			j.Attempts++
-			j.LeaseUntil = now.Add(lease)
+			j.Lease(now.Add(lease))
 			if err := putJSON(txn, prefixJob+j.ID, j); err != nil {
 				return err
 			}
@@ -140,11 +99,7 @@ func (s *BadgerStore) CompleteJob(j Job) error {
 // RetryJob releases a claimed job to run again at next, recording the error.
 func (s *BadgerStore) RetryJob(j Job, cause error, next time.Time) error {
 	return s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
-		cur.LeaseUntil = time.Time{}
-		cur.NotBefore = next.UTC()
-		if cause != nil {
-			cur.LastError = cause.Error()
-		}
+		cur.Reschedule(cause, next)
 		if err := putJSON(txn, prefixJob+cur.ID, cur); err != nil {
 			return err
 		}
@@ -159,10 +114,7 @@ func (s *BadgerStore) DeadJob(j Job, cause error) error {
 		if err := txn.Delete([]byte(prefixJob + cur.ID)); err != nil {
 			return err
 		}
-		if cause != nil {
-			cur.LastError = cause.Error()
-		}
-		cur.LeaseUntil = time.Time{}
+		cur.Bury(cause)
 		return putJSON(txn, prefixDead+cur.ID, cur)
 	})
 }
@@ -190,22 +142,4 @@ func (s *BadgerStore) jobsUnder(prefix string) ([]Job, error) {
 		return nil
 	})
 	return out, err
-}
-
-// Backoff is the wait before attempt n+1 of a job: exponential from 5
-// seconds, capped at an hour, with jitter so retries do not march in step.
-func Backoff(attempt int) time.Duration {
-	d := 5 * time.Second
-	for i := 1; i < attempt && d < time.Hour; i++ {
-		d *= 2
-	}
-	if d > time.Hour {
-		d = time.Hour
-	}
-	half := int64(d / 2)
-	n, err := rand.Int(rand.Reader, big.NewInt(half+1))
-	if err != nil {
-		return d
-	}
-	return time.Duration(half + n.Int64())
 }

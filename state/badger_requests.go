@@ -1,8 +1,6 @@
 package state
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"time"
@@ -10,44 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// RequestKeyTTL is how long a merchant's Idempotency-Key is remembered,
-// from the first request that used it.
-const RequestKeyTTL = 24 * time.Hour
-
-// Errors of keyed requests.
-var (
-	// ErrKeyReused: the key was used before with a different request.
-	ErrKeyReused = errors.New("this Idempotency-Key was already used with a different request")
-	// ErrKeyInFlight: the first request with this key is still running.
-	ErrKeyInFlight = errors.New("a request with this Idempotency-Key is still being processed")
-)
-
-// KeyedRequest is a merchant request sent with an Idempotency-Key of the
-// merchant's own: what it asked (a fingerprint of the operation, order and
-// body), and, once given, the answer that a retry with the same key gets.
-type KeyedRequest struct {
-	Key         string    `json:"key"`
-	Fingerprint string    `json:"fingerprint"`
-	Reference   string    `json:"reference"`
-	StartedAt   time.Time `json:"started_at"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	// Status, ContentType and Body are the answer given (Status 0 while
-	// there is none).
-	Status      int    `json:"status,omitempty"`
-	ContentType string `json:"content_type,omitempty"`
-	Body        []byte `json:"body,omitempty"`
-	// OpID names the operation the request started, if any.
-	OpID       string    `json:"op_id,omitempty"`
-	AnsweredAt time.Time `json:"answered_at,omitzero"`
-}
-
-// Answered reports whether the request has an answer to replay.
-func (r *KeyedRequest) Answered() bool { return r.Status != 0 }
-
-func requestKey(key string) []byte {
-	sum := sha256.Sum256([]byte(key))
-	return []byte(prefixRequest + hex.EncodeToString(sum[:]))
-}
+func requestKey(key string) []byte { return []byte(prefixRequest + Hash(key)) }
 
 // BeginRequest starts or finds the request with a merchant's key, in one
 // transaction:
@@ -66,42 +27,26 @@ func (s *BadgerStore) BeginRequest(key, fingerprint, ref string, inFlight time.D
 		fresh bool
 	)
 	err := s.retry(func(txn *badger.Txn) error {
-		fresh = false
 		now := s.now().UTC()
-		err := getJSON(txn, string(requestKey(key)), &rec)
-		if err == nil && !now.Before(rec.ExpiresAt) {
-			err = ErrNotFound
-		}
-		switch {
-		case errors.Is(err, ErrNotFound):
-			rec = KeyedRequest{Key: key, Fingerprint: fingerprint, Reference: ref, StartedAt: now, ExpiresAt: now.Add(RequestKeyTTL)}
-		case err != nil:
+		var stored *KeyedRequest
+		var cur KeyedRequest
+		switch err := getJSON(txn, string(requestKey(key)), &cur); {
+		case err == nil:
+			stored = &cur
+		case !errors.Is(err, ErrNotFound):
 			return err
-		case rec.Fingerprint != fingerprint:
-			return ErrKeyReused
-		case rec.Answered():
-			return nil
-		case now.Before(rec.StartedAt.Add(inFlight)):
-			return ErrKeyInFlight
-		default:
-			rec.StartedAt = now
 		}
-		fresh = true
+		var err error
+		rec, fresh, err = DecideRequest(stored, key, fingerprint, ref, now, inFlight)
+		if err != nil || !fresh {
+			return err
+		}
 		return putRequest(txn, &rec, now)
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return &rec, fresh, nil
-}
-
-// Answer is what a keyed request was answered.
-type Answer struct {
-	Status      int
-	ContentType string
-	Body        []byte
-	// OpID names the operation the request started, if any.
-	OpID string
 }
 
 // AnswerRequest stores the answer to a keyed request, for retries to get.
@@ -112,7 +57,7 @@ func (s *BadgerStore) AnswerRequest(key string, a Answer) error {
 			return err
 		}
 		now := s.now().UTC()
-		rec.Status, rec.ContentType, rec.Body, rec.OpID, rec.AnsweredAt = a.Status, a.ContentType, a.Body, a.OpID, now
+		rec = rec.WithAnswer(a, now)
 		return putRequest(txn, &rec, now)
 	})
 }

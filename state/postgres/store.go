@@ -1,0 +1,225 @@
+// Package postgres is the PostgreSQL engine of the order store: for a shop
+// that runs on several Caddy instances behind a load balancer (or two for a
+// while, in a blue/green deploy). Every instance sees every order, one
+// arbiter decides each order's changes across instances (a row lock), and
+// background work is shared, never doubled (claims with FOR UPDATE SKIP
+// LOCKED and a lease). It implements state.Store and passes the same
+// contract tests as the embedded Badger engine.
+//
+// Each shop keeps its tables in a schema of its own, created and migrated
+// at start from versioned SQL embedded in the binary.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a shop's order database in PostgreSQL.
+type Store struct {
+	pool    *pgxpool.Pool
+	schema  string
+	now     func() time.Time
+	history int
+	log     *zap.Logger
+
+	// locks serialise callers on one order in this process before the
+	// row lock does across processes, so they wait here, not in the
+	// database.
+	locks [256]sync.Mutex
+
+	gate   sync.RWMutex
+	closed bool
+}
+
+var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Open connects to the database at dsn (a PostgreSQL URL or key=value
+// string), creates the schema if needed and brings it to the newest
+// version, one instance at a time.
+func Open(ctx context.Context, dsn, schema string, opts state.Options) (*Store, error) {
+	opts.Defaults()
+	if !schemaPattern.MatchString(schema) {
+		return nil, fmt.Errorf("schema %q: use lower-case letters, digits and '_'", schema)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The DSN may hold a password: never repeat it.
+		return nil, errors.New("the PostgreSQL connection string cannot be read")
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = "caddy-vipps"
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	s := &Store{pool: pool, schema: schema, now: opts.Now, history: opts.HistoryLimit, log: opts.Logger}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the pool once the calls in flight have returned.
+func (s *Store) Close() error {
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Schema names the store's schema.
+func (s *Store) Schema() string { return s.schema }
+
+// Pool exposes the connection pool (tests, diagnostics).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// migrate creates the schema and applies the migrations it has not seen,
+// under an advisory lock, so instances starting together apply each once.
+func (s *Store) migrate(ctx context.Context) error {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(files)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "caddy-vipps-migrate:"+s.schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		for _, f := range files {
+			v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f, "migrations/"), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: no version", f)
+			}
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, v).Scan(&done); err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+			sql, err := migrations.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("migration %s: %w", f, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
+				return err
+			}
+			s.log.Info("order database migrated", zap.String("schema", s.schema), zap.Int("version", v))
+		}
+		return nil
+	})
+}
+
+// enter admits a call unless the store is closed.
+func (s *Store) enter() error {
+	s.gate.RLock()
+	if s.closed {
+		s.gate.RUnlock()
+		return state.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) leave() { s.gate.RUnlock() }
+
+// opCtx bounds one call: a database that does not answer must not hold a
+// buyer's request for ever.
+func opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// inTx runs fn in a transaction, again (with fresh data) after a
+// serialization failure or a deadlock.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		err = pgx.BeginFunc(ctx, s.pool, fn)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
+			time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+			continue
+		}
+		break
+	}
+	return unavailable(err)
+}
+
+// unavailable marks errors that say the database cannot be reached, so the
+// shop answers 503 ("try again") rather than 500.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, state.ErrUnavailable):
+		return err
+	case errors.As(err, &pe):
+		// The server answered. Only "cannot connect now" classes count.
+		if strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P03" {
+			return fmt.Errorf("%w: %s", state.ErrUnavailable, pe.Message)
+		}
+		return err
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), pgconn.SafeToRetry(err), pgconn.Timeout(err):
+		return fmt.Errorf("%w: %v", state.ErrUnavailable, err)
+	}
+	return err
+}
+
+func (s *Store) lock(ref string) *sync.Mutex {
+	h := uint32(2166136261)
+	for i := 0; i < len(ref); i++ {
+		h = (h ^ uint32(ref[i])) * 16777619
+	}
+	return &s.locks[h%uint32(len(s.locks))]
+}
+
+func ns(t time.Time) int64 {
+	n := t.UnixNano()
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// Interface guard
+var _ state.Store = (*Store)(nil)
