@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -45,7 +46,10 @@ type ShopInfo struct {
 	Name        string `json:"name"`
 	Environment string `json:"environment"`
 	DataDir     string `json:"data_dir"`
-	Running     bool   `json:"running"`
+	// Store says where the orders are (engine, and directory or server and
+	// schema), without secrets.
+	Store   string `json:"store"`
+	Running bool   `json:"running"`
 }
 
 func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
@@ -64,7 +68,7 @@ func (a *adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			if e.spec == nil {
 				continue
 			}
-			out = append(out, ShopInfo{Name: e.name, Environment: e.spec.cfg.Environment, DataDir: e.spec.dataDir, Running: e.runtime.Load() != nil})
+			out = append(out, ShopInfo{Name: e.name, Environment: e.spec.cfg.Environment, DataDir: e.spec.dataDir, Store: e.spec.engine.identity(e.spec), Running: e.runtime.Load() != nil})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		return json.NewEncoder(w).Encode(out)
@@ -87,9 +91,15 @@ func backup(w http.ResponseWriter, app *App, name string) error {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("shop %q is not running", name)}
 	}
 	defer rt.leave()
+	b, ok := rt.store.(interface {
+		Backup(io.Writer) (uint64, error)
+	})
+	if !ok {
+		return caddy.APIError{HTTPStatus: http.StatusNotImplemented, Err: fmt.Errorf("shop %q keeps its orders in PostgreSQL: back it up with pg_dump", name)}
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="vipps-%s-%s.badger"`, name, time.Now().UTC().Format("20060102T150405Z")))
-	if _, err := rt.store.Backup(w); err != nil {
+	if _, err := b.Backup(w); err != nil {
 		// The status is sent; a broken stream is all the client can see.
 		app.logger.Error("backup failed", zap.String("shop", name), zap.Error(err))
 	}

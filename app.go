@@ -114,13 +114,38 @@ func (a *App) declare(name string, cfg ShopConfig, fromApp bool) (*shopEntry, er
 	if err != nil {
 		return nil, fmt.Errorf("shop %q: %w", name, err)
 	}
+	if spec.engine, err = a.loadEngine(cfg); err != nil {
+		return nil, fmt.Errorf("shop %q: %w", name, err)
+	}
 	for _, other := range a.shops.entries {
-		if other != e && other.spec != nil && other.spec.dataDir == spec.dataDir {
-			return nil, fmt.Errorf("shops %q and %q both keep their orders in %s: give each its own data_dir", other.name, name, spec.dataDir)
+		if other == e || other.spec == nil {
+			continue
+		}
+		if other.spec.engine.identity(other.spec) == spec.engine.identity(spec) {
+			return nil, fmt.Errorf("shops %q and %q would keep their orders in one database: give each its own data_dir (or schema)", other.name, name)
+		}
+		if other.spec.dataDir == spec.dataDir {
+			return nil, fmt.Errorf("shops %q and %q both use %s: give each its own data_dir", other.name, name, spec.dataDir)
 		}
 	}
 	e.spec, e.declared, e.fromApp = spec, cfg, fromApp
 	return e, nil
+}
+
+// loadEngine loads a shop's store module (Badger when none is given).
+func (a *App) loadEngine(cfg ShopConfig) (StoreEngine, error) {
+	if len(cfg.StoreRaw) == 0 {
+		return new(BadgerEngine), nil
+	}
+	mod, err := a.ctx.LoadModule(&cfg, "StoreRaw")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	engine, ok := mod.(StoreEngine)
+	if !ok {
+		return nil, fmt.Errorf("store: %T is not a store engine", mod)
+	}
+	return engine, nil
 }
 
 // refer returns the entry of a shop a handler serves, defined or not yet.

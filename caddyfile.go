@@ -3,6 +3,7 @@ package caddyvipps
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -118,6 +119,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    max_body_size          <size>
 //	    timeout                <duration>
 //	    buyer_retention        <duration>
+//	    store                  badger | postgres <dsn> [schema <name>]
 //	}
 //
 // Without options the handler serves a shop defined in the global vipps
@@ -248,6 +250,12 @@ func (c *ShopConfig) unmarshalBlock(d *caddyfile.Dispenser, onShop func(*caddyfi
 				return d.Err(err.Error())
 			}
 			c.Collect = values
+		case "store":
+			raw, err := parseStore(d)
+			if err != nil {
+				return err
+			}
+			c.StoreRaw = raw
 		case "admin_users":
 			users := d.RemainingArgs()
 			if len(users) == 0 {
@@ -343,6 +351,41 @@ func errAt(tok caddyfile.Token, err error) error {
 	}
 	return fmt.Errorf("%w, at %s:%d", err, tok.File, tok.Line)
 }
+
+// parseStore reads: store badger | store postgres <dsn> [schema <name>]
+func parseStore(d *caddyfile.Dispenser) (json.RawMessage, error) {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return nil, d.ArgErr()
+	}
+	switch args[0] {
+	case "badger":
+		if len(args) != 1 {
+			return nil, d.Err("store badger takes no arguments: the database is in data_dir")
+		}
+		return caddyconfig.JSONModuleObject(BadgerEngine{}, "engine", "badger", nil), nil
+	case "postgres":
+		p := PostgresEngine{}
+		switch {
+		case len(args) == 2:
+		case len(args) == 4 && args[2] == "schema":
+			if !postgresSchema.MatchString(args[3]) {
+				return nil, d.Errf("store postgres: schema '%s': use lower-case letters, digits and '_'", args[3])
+			}
+			p.Schema = args[3]
+		default:
+			return nil, d.Err("store postgres needs: <dsn> [schema <name>], e.g. store postgres {env.VIPPS_DATABASE_URL}")
+		}
+		p.DSN = args[1]
+		if !strings.Contains(p.DSN, "{") && strings.Contains(p.DSN, "@") && strings.Contains(strings.SplitN(p.DSN, "@", 2)[0], ":") {
+			return nil, d.Err("store postgres: the connection string holds a password: give it as {env.*} or {file.*}, never in the config")
+		}
+		return caddyconfig.JSONModuleObject(p, "engine", "postgres", nil), nil
+	}
+	return nil, d.Errf("unknown store '%s': use badger or postgres", args[0])
+}
+
+var postgresSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]
 func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {

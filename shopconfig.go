@@ -1,6 +1,8 @@
 package caddyvipps
 
 import (
+	"encoding/json"
+
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-vipps/caddy-vipps/shop"
@@ -135,6 +137,12 @@ type ShopConfig struct {
 	// notify_url; use a placeholder.
 	NotifySecret string `json:"notify_secret,omitempty"`
 
+	// StoreRaw chooses where the shop keeps its orders: the embedded
+	// Badger database in DataDir ({"engine": "badger"}, the default), or
+	// PostgreSQL ({"engine": "postgres", "dsn": "{env.VIPPS_DATABASE_URL}"})
+	// for a shop served by several Caddy instances.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=vipps.stores inline_key=engine"`
+
 	// DataDir holds the shop's order database; each shop needs its own.
 	// Default: "vipps/shops/<shop name>" in Caddy's data directory (a shop
 	// that kept its orders in "vipps" there before keeps them there).
@@ -147,10 +155,10 @@ type ShopConfig struct {
 	// MaxBodySize caps request bodies, in bytes. Default: 64 KiB.
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
 
-	// Timeout bounds each call to Vipps, retries included. Default: 15s;
-	// at most 1m, so that the background worker, which takes over an
-	// operation whose answer did not come after 2 minutes, never sends it
-	// while the request that started it still does.
+	// Timeout bounds each call to Vipps, retries included. Default: 15s; at
+	// most 1m. The background worker takes over an operation whose answer
+	// did not come after twice this plus 10s, so it never sends it while
+	// the request that started it still does.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
 	// BuyerRetention is how long buyer details (phone number, name,

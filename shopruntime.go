@@ -28,9 +28,9 @@ type shopRuntime struct {
 	publicURL string
 	log       *zap.Logger
 
-	store    *state.BadgerStore
-	storeKey string
-	simKey   string
+	store        state.Store
+	releaseStore func()
+	simKey       string
 	svc      *shop.Service
 	http     *handlers.Handler
 
@@ -73,10 +73,9 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 		}
 		rt.simKey, baseURL = key, base
 	}
-	if rt.store, err = openStore(spec.dataDir, log); err != nil {
+	if rt.store, rt.releaseStore, err = spec.engine.open(spec, log); err != nil {
 		return nil, err
 	}
-	rt.storeKey = spec.dataDir
 	if err := rt.checkIdentity(); err != nil {
 		return nil, err
 	}
@@ -128,7 +127,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 	})
 	bg, cancel := context.WithCancel(context.Background())
 	rt.cancel = cancel
-	for _, run := range []func(context.Context){rt.svc.KeepWebhookRegistered, rt.svc.RunPoller, rt.svc.RunWorker} {
+	for _, run := range []func(context.Context){rt.svc.KeepWebhookRegistered, rt.svc.RunPoller, rt.svc.RunWorker, rt.svc.RunHousekeeping} {
 		rt.bg.Add(1)
 		go func() {
 			defer rt.bg.Done()
@@ -140,7 +139,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 		zap.String("base_path", c.BasePath),
 		zap.String("public_url", publicURL),
 		zap.Int("products", spec.catalog.Len()),
-		zap.String("data_dir", spec.dataDir))
+		zap.String("store", spec.engine.identity(spec)))
 	return rt, nil
 }
 
@@ -163,7 +162,7 @@ func (rt *shopRuntime) checkIdentity() error {
 	if have != want {
 		return fmt.Errorf("shop %q: the order database in %s belongs to a shop in %s selling in %s for MSN %s, but this config sells in %s for MSN %s in %s; "+
 			"give this shop its own data_dir (or move the old directory aside): one database must not mix sales units or currencies",
-			rt.spec.name, rt.spec.dataDir, have.Environment, have.Currency, have.MSN, want.Currency, want.MSN, want.Environment)
+			rt.spec.name, rt.spec.engine.identity(rt.spec), have.Environment, have.Currency, have.MSN, want.Currency, want.MSN, want.Environment)
 	}
 	return nil
 }
@@ -206,11 +205,9 @@ func (rt *shopRuntime) stop() {
 
 // release gives back the shared database and simulator.
 func (rt *shopRuntime) release() {
-	if rt.storeKey != "" {
-		if _, err := storePool.Delete(rt.storeKey); err != nil {
-			rt.log.Error("releasing the order database", zap.Error(err))
-		}
-		rt.storeKey = ""
+	if rt.releaseStore != nil {
+		rt.releaseStore()
+		rt.releaseStore = nil
 	}
 	if rt.simKey != "" {
 		if _, err := simPool.Delete(rt.simKey); err != nil {

@@ -58,6 +58,8 @@ type shopSpec struct {
 	// directory an older version put every shop's orders in.
 	dataDir string
 	legacy  bool
+	// engine keeps the orders (Badger unless the config says otherwise).
+	engine StoreEngine
 	// derivePublicURL is set in the simulator when no public_url was
 	// given: the app derives it from the site that serves the shop.
 	derivePublicURL bool

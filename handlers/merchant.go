@@ -233,3 +233,14 @@ func (h *Handler) refund(w http.ResponseWriter, r *http.Request, actor string) {
 		return h.svc.Refund(r.Context(), r.PathValue("ref"), shop.RefundRequest{Amount: amount, All: body.All, Caller: c})
 	})
 }
+
+// eraseBuyer serves DELETE {base}/orders/R/buyer: forget what is kept of
+// the order's buyer at once (a buyer's request under the GDPR). 204 when
+// done; the order's amounts and items stay.
+func (h *Handler) eraseBuyer(w http.ResponseWriter, r *http.Request, actor string) {
+	if _, err := h.svc.EraseBuyer(r.PathValue("ref")); err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-vipps/caddy-vipps/shop"
+	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
 // Problem is an RFC 9457 problem detail, the body of every JSON error.
@@ -114,6 +115,9 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		h.fail(w, r, http.StatusConflict, "Operation in progress", "Another operation on this order is still running. Look at the order again in a moment.")
 	case errors.As(err, &st):
 		h.fail(w, r, http.StatusConflict, "Not possible in this state", st.Error())
+	case errors.Is(err, state.ErrUnavailable):
+		h.log.Error("order database unavailable", zap.String("path", r.URL.Path), zap.Error(err))
+		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The shop cannot take this request right now. Nothing was charged; please try again in a moment.")
 	case errors.As(err, &unavailable):
 		h.fail(w, r, http.StatusServiceUnavailable, "Vipps is not reachable", "The payment service did not answer. Nothing was charged; please try again in a moment.")
 	case errors.As(err, &rejected):

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -48,11 +47,10 @@ type Observer interface {
 
 // Handler serves the endpoints.
 type Handler struct {
-	replays *replayGuard
-	svc     *shop.Service
-	cfg     Config
-	mux     *http.ServeMux
-	log     *zap.Logger
+	svc *shop.Service
+	cfg Config
+	mux *http.ServeMux
+	log *zap.Logger
 }
 
 // New builds the endpoint handler. Paths outside the base path are not
@@ -74,7 +72,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, replays: newReplayGuard(11 * time.Minute)}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
 	p := cfg.BasePath
 	h.mux.HandleFunc("POST "+p+"/checkout", h.checkout)
 	h.mux.HandleFunc("GET "+p+"/return", h.returnPage)
@@ -87,6 +85,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/ship", h.merchant(h.ship))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/cancel", h.merchant(h.cancel))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/refund", h.merchant(h.refund))
+	h.mux.HandleFunc("DELETE "+p+"/orders/{ref}/buyer", h.merchant(h.eraseBuyer))
 	h.mux.HandleFunc("GET "+p+"/admin", h.admin)
 	h.mux.HandleFunc("POST "+p+"/admin/login", h.adminLogin)
 	h.mux.HandleFunc("POST "+p+"/admin/logout", h.adminLogout)
@@ -111,7 +110,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // notFound answers paths under the base path that no endpoint serves, and
 // known paths asked with the wrong method (405 with Allow).
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		if m == r.Method {
 			continue
 		}

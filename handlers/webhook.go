@@ -52,7 +52,11 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	if sig == "" {
 		sig = signed.Header.Get(vipps.HeaderVippsAuthorization)
 	}
-	if h.replays.seen(sig, time.Now()) {
+	if seen, err := h.svc.WebhookSeen(sig); err != nil {
+		h.log.Error("webhook could not be checked for replay", zap.Error(err))
+		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The event could not be recorded.")
+		return
+	} else if seen {
 		h.rejectWebhook(w, r, http.StatusUnauthorized, "replay", nil)
 		return
 	}
@@ -68,7 +72,9 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only a handled delivery counts as seen: one that failed may come
 	// again.
-	h.replays.remember(sig, time.Now())
+	if err := h.svc.RememberWebhook(sig); err != nil {
+		h.log.Warn("remembering a handled webhook", zap.Error(err))
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -47,9 +47,9 @@ func Fingerprint(kind, ref string, canonicalBody []byte) string {
 
 // BeginKeyed starts (or finds) the request a merchant sent with an
 // Idempotency-Key of its own; see state.Store.BeginRequest. A request counts
-// as in flight for OpHandover, longer than any request can run.
+// as in flight for the hand-over time, longer than any request can run.
 func (s *Service) BeginKeyed(key, fingerprint, ref string) (*state.KeyedRequest, bool, error) {
-	rec, fresh, err := s.store.BeginRequest(key, fingerprint, ref, OpHandover)
+	rec, fresh, err := s.store.BeginRequest(key, fingerprint, ref, s.Handover())
 	if err != nil && !errors.Is(err, state.ErrKeyReused) && !errors.Is(err, state.ErrKeyInFlight) {
 		return nil, false, err
 	}

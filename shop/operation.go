@@ -27,14 +27,21 @@ const (
 	OpFailed  = "failed"
 )
 
-// OpHandover is when the outbox takes over an operation whose call did not
-// come back: later than any request can still be sending it (a call to Vipps
-// is bounded by MaxCallTimeout), so the worker never races the request that
-// started it with the same key.
-const OpHandover = 2 * time.Minute
-
-// MaxCallTimeout bounds Config.CallTimeout, well below OpHandover.
+// MaxCallTimeout bounds Config.CallTimeout.
 const MaxCallTimeout = time.Minute
+
+// OpHandover is the longest hand-over (see Service.Handover): with the
+// longest call timeout.
+const OpHandover = 2*MaxCallTimeout + 10*time.Second
+
+// Handover is when the outbox takes over an operation whose call did not
+// come back: twice the call timeout and then some, later than any request
+// can still be sending it, so the worker never races the request that
+// started it with the same key. It is also how long a merchant's request
+// with an Idempotency-Key counts as in flight.
+func (s *Service) Handover() time.Duration {
+	return max(2*s.cfg.CallTimeout+10*time.Second, 30*time.Second)
+}
 
 // Caller is who asks for a merchant operation.
 type Caller struct {
@@ -85,7 +92,7 @@ func (s *Service) runOperation(ctx context.Context, ref, kind string, c Caller, 
 		if err := decide(o, &op); err != nil {
 			return err
 		}
-		s.addOperation(o, tx, op, now.Add(OpHandover))
+		s.addOperation(o, tx, op, now.Add(s.Handover()))
 		return nil
 	})
 	if err != nil {
@@ -229,7 +236,7 @@ func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state
 			return err
 		}
 		if op.ReleaseRest && o.Payment.Reserved() > 0 {
-			handover := now.Add(OpHandover)
+			handover := now.Add(s.Handover())
 			if src == state.SourceWorker {
 				handover = now // nobody else is about to send it
 			}

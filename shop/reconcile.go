@@ -94,7 +94,7 @@ func (s *Service) CheckAtVipps(ctx context.Context, ref string) (*state.Order, e
 		return o, err
 	}
 	for _, op := range o.Ops {
-		if op.Status == OpPending && s.now().Sub(op.CreatedAt) >= OpHandover {
+		if op.Status == OpPending && s.now().Sub(op.CreatedAt) >= s.Handover() {
 			if err := s.finishOperation(ctx, ref, op.ID, state.SourceMerchant); err != nil {
 				return o, err
 			}
@@ -107,5 +107,5 @@ func (s *Service) CheckAtVipps(ctx context.Context, ref string) (*state.Order, e
 // request can take: the outbox is settling it, and the merchant may check
 // it at Vipps.
 func (s *Service) InDoubt(op state.Operation) bool {
-	return op.Status == OpPending && s.now().Sub(op.CreatedAt) >= OpHandover
+	return op.Status == OpPending && s.now().Sub(op.CreatedAt) >= s.Handover()
 }

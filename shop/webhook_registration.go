@@ -35,7 +35,17 @@ type webhookRegistration struct {
 	Secret string `json:"secret"`
 }
 
-var secretCache sync.Map // store pointer → webhookRegistration
+// secretCache keeps each store's registration for a short while, so a
+// webhook needs no database read; another instance that registered anew is
+// seen within secretCacheTTL.
+var secretCache sync.Map // store → cachedRegistration
+
+const secretCacheTTL = 30 * time.Second
+
+type cachedRegistration struct {
+	reg webhookRegistration
+	at  time.Time
+}
 
 // EnsureWebhook makes sure Vipps delivers webhooks to the shop's webhook URL
 // and that the signing secret is stored. An existing registration for the
@@ -43,6 +53,12 @@ var secretCache sync.Map // store pointer → webhookRegistration
 // known secret are replaced, and when the URL changed the old registration
 // is removed after the new one is in place.
 func (s *Service) EnsureWebhook(ctx context.Context) error {
+	// One instance at a time: a second one starting finds and reuses the
+	// first one's registration instead of replacing it.
+	return s.store.Exclusive(ctx, "webhook-registration", func() error { return s.ensureWebhook(ctx) })
+}
+
+func (s *Service) ensureWebhook(ctx context.Context) error {
 	url := s.WebhookURL()
 	stored, _ := s.loadRegistration()
 	hooks, err := s.vipps.ListWebhooks(ctx)
@@ -99,8 +115,10 @@ func (s *Service) KeepWebhookRegistered(ctx context.Context) {
 // WebhookSecret returns the signing secret of the current registration.
 func (s *Service) WebhookSecret() (string, bool) {
 	if v, ok := secretCache.Load(s.store); ok {
-		reg := v.(webhookRegistration)
-		return reg.Secret, reg.Secret != ""
+		c := v.(cachedRegistration)
+		if time.Since(c.at) < secretCacheTTL {
+			return c.reg.Secret, c.reg.Secret != ""
+		}
 	}
 	reg, err := s.loadRegistration()
 	if err != nil || reg == nil {
@@ -121,7 +139,7 @@ func (s *Service) loadRegistration() (*webhookRegistration, error) {
 	if err := json.Unmarshal(raw, &reg); err != nil {
 		return nil, fmt.Errorf("decoding webhook registration: %w", err)
 	}
-	secretCache.Store(s.store, reg)
+	secretCache.Store(s.store, cachedRegistration{reg: reg, at: time.Now()})
 	return &reg, nil
 }
 
@@ -133,6 +151,6 @@ func (s *Service) saveRegistration(reg webhookRegistration) error {
 	if err := s.store.PutMeta(webhookMetaKey, raw); err != nil {
 		return fmt.Errorf("storing webhook registration: %w", err)
 	}
-	secretCache.Store(s.store, reg)
+	secretCache.Store(s.store, cachedRegistration{reg: reg, at: time.Now()})
 	return nil
 }

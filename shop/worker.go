@@ -27,7 +27,7 @@ const (
 
 const (
 	workerTick  = time.Second
-	jobLease    = 2 * time.Minute
+	jobLease    = time.Minute
 	jobBatch    = 32
 	maxAttempts = 25
 )

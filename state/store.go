@@ -123,3 +123,11 @@ func (o *Options) Defaults() {
 
 // Interface guard
 var _ Store = (*BadgerStore)(nil)
+
+// Purger is a store that deletes expired records when asked: PostgreSQL
+// has no TTL, so the shop purges buyer details past their retention,
+// merchants' keys and webhook signatures past their time every few
+// minutes. Badger expires them by itself.
+type Purger interface {
+	Purge(now time.Time) (int64, error)
+}
