@@ -31,8 +31,8 @@ type shopRuntime struct {
 	store        state.Store
 	releaseStore func()
 	simKey       string
-	svc      *shop.Service
-	http     *handlers.Handler
+	svc          *shop.Service
+	http         *handlers.Handler
 
 	cancel context.CancelFunc
 	bg     sync.WaitGroup

@@ -228,7 +228,8 @@ func (s *Store) Purge(now time.Time) (int64, error) {
 	return n, err
 }
 
-// read runs a read with the store's call bounds.
+// read runs a read with the store's call bounds, again on another
+// connection when the one it got was broken.
 func (s *Store) read(fn func(ctx context.Context) error) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -236,7 +237,19 @@ func (s *Store) read(fn func(ctx context.Context) error) error {
 	defer s.leave()
 	ctx, cancel := opCtx()
 	defer cancel()
-	return unavailable(fn(ctx))
+	return unavailable(retryRead(ctx, func() error { return fn(ctx) }))
+}
+
+// retryRead repeats a read whose connection broke, a few times.
+func retryRead(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		err = fn()
+		if err == nil || !brokenConn(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 // write runs fn in a transaction with the store's call bounds.

@@ -64,7 +64,13 @@ func (s *Store) Get(ref string) (*state.Order, error) {
 	defer s.leave()
 	ctx, cancel := opCtx()
 	defer cancel()
-	return getOrder(ctx, s.pool, ref, false)
+	var o *state.Order
+	err := retryRead(ctx, func() error {
+		var err error
+		o, err = getOrder(ctx, s.pool, ref, false)
+		return err
+	})
+	return o, unavailable(err)
 }
 
 type querier interface {
@@ -196,17 +202,21 @@ func (s *Store) List(cursor string, limit int, f state.ListFilter) ([]*state.Ord
 	sql += ` ORDER BY created_ns DESC, reference LIMIT ` + arg(limit+1)
 	ctx, cancel := opCtx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, "", unavailable(err)
-	}
-	orders, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*state.Order, error) {
-		var data []byte
-		if err := row.Scan(&data); err != nil {
-			return nil, err
+	var orders []*state.Order
+	err := retryRead(ctx, func() error {
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return err
 		}
-		var o state.Order
-		return &o, json.Unmarshal(data, &o)
+		orders, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*state.Order, error) {
+			var data []byte
+			if err := row.Scan(&data); err != nil {
+				return nil, err
+			}
+			var o state.Order
+			return &o, json.Unmarshal(data, &o)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, "", unavailable(err)
@@ -228,12 +238,16 @@ func (s *Store) ClaimChecks(now time.Time, lease time.Duration, max int) ([]stri
 	defer s.leave()
 	ctx, cancel := opCtx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `UPDATE orders SET check_ns = $2
-		WHERE reference IN (SELECT reference FROM orders WHERE check_ns <= $1 ORDER BY check_ns LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING reference`, ns(now), ns(now.Add(lease)), max)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return refs, unavailable(err)
+	var refs []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE orders SET check_ns = $2
+			WHERE reference IN (SELECT reference FROM orders WHERE check_ns <= $1 ORDER BY check_ns LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING reference`, ns(now), ns(now.Add(lease)), max)
+		if err != nil {
+			return err
+		}
+		refs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return refs, err
 }

@@ -112,8 +112,10 @@ func (s *Store) CompleteJob(j state.Job) error {
 	defer s.leave()
 	ctx, cancel := opCtx()
 	defer cancel()
-	_, err := s.pool.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, j.ID)
-	return unavailable(err)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, j.ID)
+		return err
+	})
 }
 
 // RetryJob implements state.Store.
@@ -145,10 +147,14 @@ func (s *Store) jobs(dead bool) ([]state.Job, error) {
 	defer s.leave()
 	ctx, cancel := opCtx()
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT data FROM jobs WHERE dead = $1 ORDER BY id`, dead)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	jobs, err := pgx.CollectRows(rows, scanJob)
+	var jobs []state.Job
+	err := retryRead(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT data FROM jobs WHERE dead = $1 ORDER BY id`, dead)
+		if err != nil {
+			return err
+		}
+		jobs, err = pgx.CollectRows(rows, scanJob)
+		return err
+	})
 	return jobs, unavailable(err)
 }

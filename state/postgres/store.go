@@ -15,6 +15,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"regexp"
@@ -72,6 +73,8 @@ func Open(ctx context.Context, dsn, schema string, opts state.Options) (*Store, 
 	if cfg.MaxConns < 8 {
 		cfg.MaxConns = 8
 	}
+	// Idle connections a restarted server left dead are found soon.
+	cfg.HealthCheckPeriod = 10 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, unavailable(err)
@@ -166,19 +169,48 @@ func opCtx() (context.Context, context.CancelFunc) {
 }
 
 // inTx runs fn in a transaction, again (with fresh data) after a
-// serialization failure or a deadlock.
+// serialization failure or a deadlock, and after a connection that broke
+// before the commit was sent (a restarted server leaves the pool's idle
+// connections dead: the transaction never happened, so it is run again on
+// another). Only a commit whose answer was lost is not repeated.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
+		var committing bool
+		err = func() error {
+			tx, err := s.pool.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+			if err := fn(tx); err != nil {
+				return err
+			}
+			committing = true
+			return tx.Commit(ctx)
+		}()
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
+		switch {
+		case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 			time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+			continue
+		case err != nil && !committing && brokenConn(err) && attempt < 3 && ctx.Err() == nil:
 			continue
 		}
 		break
 	}
 	return unavailable(err)
+}
+
+// brokenConn reports errors of a connection that broke or could not be had,
+// as opposed to an answer from the server.
+func brokenConn(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01"
+	}
+	var ne net.Error
+	return pgconn.SafeToRetry(err) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 // unavailable marks errors that say the database cannot be reached, so the
