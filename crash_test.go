@@ -67,7 +67,7 @@ func TestCaddyKilledDuringTraffic(t *testing.T) {
 		buyers, kills = 200, 10
 	}
 	bin := t.TempDir()
-	caddyBin := buildBinary(t, bin, "./cmd/caddy", "caddy")
+	caddyBin := caddyBinary(t, bin)
 	simBin := buildBinary(t, bin, "./cmd/vipps-sim", "vipps-sim")
 
 	sim := exec.Command(simBin, "-listen", strings.TrimPrefix(crashSim, "http://"))

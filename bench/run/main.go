@@ -37,11 +37,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/caddy-vipps/caddy-vipps/bench/internal/load"
 	"github.com/caddy-vipps/caddy-vipps/bench/internal/proc"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
@@ -166,18 +166,14 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 		direct := measure(pid, c, dur, b.direct)
 		checkout := measure(pid, c, dur, b.checkout)
 		order := measure(pid, c, dur, b.order)
-		rates[c] = checkout.rate()
+		rates[c] = checkout.Rate()
 		for _, row := range []struct {
 			name string
 			r    result
 		}{{"direct", direct}, {"checkout", checkout}, {"order", order}} {
-			failures += row.r.failed
-			cpuPerOp := 0.0
-			if row.r.ok > 0 {
-				cpuPerOp = row.r.cpu / float64(row.r.ok) * 1000
-			}
-			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | **%.2f** |\n", c, row.name, row.r.rate(), row.r.failed,
-				ms(row.r.pct(0.5)), ms(row.r.pct(0.95)), ms(row.r.pct(0.99)), row.r.cpu, cpuPerOp, row.r.peakKB/1024, row.r.rate()/direct.rate())
+			failures += row.r.Failed
+			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | **%.2f** |\n", c, row.name, row.r.Rate(), row.r.Failed,
+				ms(row.r.Pct(0.5)), ms(row.r.Pct(0.95)), ms(row.r.Pct(0.99)), row.r.CPU, row.r.CPUPerOp(), row.r.PeakKB/1024, row.r.Rate()/direct.Rate())
 		}
 	}
 	receipts, orders := b.receipts()
@@ -195,7 +191,7 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	return rates, failures, nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+func ms(d time.Duration) string { return load.Ms(d) }
 
 func caddyfile(dataDir, work string) string {
 	return fmt.Sprintf(`{
@@ -365,60 +361,10 @@ func (b *buyers) countReceipts(placed []string) int {
 
 // --- measuring ---
 
-type result struct {
-	ok, failed int64
-	latencies  []time.Duration
-	elapsed    time.Duration
-	cpu        float64 // Caddy CPU seconds during the run
-	peakKB     float64 // Caddy VmHWM after the run
-}
-
-func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
-
-func (r result) pct(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	return r.latencies[int(p*float64(len(r.latencies)-1))]
-}
+type result = load.Result
 
 // measure runs op from c goroutines for d and records latencies and what
 // the Caddy process spent.
 func measure(pid, c int, d time.Duration, op func(ctx context.Context) error) result {
-	var ok, failed atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	cpu0 := proc.CPUSeconds(pid)
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for ctx.Err() == nil {
-				t := time.Now()
-				if err := op(context.Background()); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				mine = append(mine, time.Since(t))
-				ok.Add(1)
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		fmt.Fprintln(os.Stderr, "first failure:", err)
-	}
-	slices.Sort(lat)
-	return result{ok: ok.Load(), failed: failed.Load(), latencies: lat, elapsed: time.Since(start),
-		cpu: proc.CPUSeconds(pid) - cpu0, peakKB: proc.KB(pid, "VmHWM")}
+	return load.Measure([]int{pid}, c, d, op)
 }
