@@ -44,6 +44,9 @@ type shopRuntime struct {
 	requests sync.WaitGroup
 }
 
+// requestDrain is how long a stopping shop lets requests in flight finish.
+const requestDrain = 5 * time.Second
+
 // identityMetaKey holds what a shop's database belongs to.
 const identityMetaKey = "shop-identity"
 
@@ -197,7 +200,10 @@ func (rt *shopRuntime) stop() {
 	}()
 	select {
 	case <-done:
-	case <-time.After(shop.MaxCallTimeout):
+	case <-time.After(requestDrain):
+		// Caddy waits for the stop: do not hold up a reload. A config
+		// that replaces this one keeps the database open anyway; on
+		// shutdown, what still runs gets ErrClosed (a 503).
 		rt.log.Warn("requests still running after the shop stopped")
 	}
 	rt.release()
