@@ -108,6 +108,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    success_url            <url>
 //	    cancel_url             <url>
 //	    shop_url               <url>
+//	    shop_name              <name>
+//	    logo                   <url or file>
 //	    language               en|nb|da|sv|fi
 //	    brand                  auto|vipps|mobilepay
 //	    admin_token            <token>
@@ -171,6 +173,8 @@ func (c *ShopConfig) unmarshalBlock(d *caddyfile.Dispenser, onShop func(*caddyfi
 		"success_url":            &c.SuccessURL,
 		"cancel_url":             &c.CancelURL,
 		"shop_url":               &c.ShopURL,
+		"shop_name":              &c.ShopName,
+		"logo":                   &c.Logo,
 		"language":               &c.Language,
 		"brand":                  &c.Brand,
 		"admin_token":            &c.AdminToken,
@@ -311,6 +315,8 @@ func checkText(opt, v string) error {
 		return shop.ValidatePrefix(v)
 	case "public_url":
 		return checkPublicURL(v, "")
+	case "logo":
+		return checkLogo(v)
 	case "currency":
 		if _, err := shop.NewCatalog(v, nil); err != nil {
 			return err

@@ -33,6 +33,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		catalog catalog.json
 		success_url /thanks.html
 		cancel_url /cart.html
+		shop_name "Fjord & Fell"
+		logo https://cdn.example.com/logo.svg
 		admin_token {env.VIPPS_ADMIN_TOKEN}
 		admin_users alice bob
 		data_dir /var/lib/vipps
@@ -54,7 +56,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		h.MaxBodySize != 32000 || time.Duration(h.PollInterval) != 10*time.Second || len(h.AdminUsers) != 2 ||
 		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" ||
 		strings.Join(h.Collect, ",") != "name,address,phone" || len(h.Shipping) != 3 || h.Shipping[0].Price != 4900 ||
-		*h.Shipping[0].VAT != 25 || !h.Shipping[1].Default || h.Shipping[1].Name != "Home delivery" || h.Shipping[2].Price != 0 {
+		*h.Shipping[0].VAT != 25 || !h.Shipping[1].Default || h.Shipping[1].Name != "Home delivery" || h.Shipping[2].Price != 0 ||
+		h.ShopName != "Fjord & Fell" || h.Logo != "https://cdn.example.com/logo.svg" {
 		t.Fatalf("parsed %+v", h)
 	}
 
@@ -107,6 +110,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"duplicate sku", "vipps {\n\tproduct socks 100 Socks\n\tproduct socks 200 Other\n}", "listed twice"},
 		{"bad duration", "vipps {\n\tpoll_interval soon\n}", "invalid poll_interval"},
 		{"timeout past the hand-over", "vipps {\n\ttimeout 3m\n}", "timeout 3m0s: use at most 1m0s"},
+		{"logo URL without host", "vipps {\n\tproduct socks 100 Socks\n\tlogo https://\n}", "logo \"https://\" is not a valid URL, at Testfile:3"},
 		{"bad size", "vipps {\n\tmax_body_size lots\n}", "invalid max_body_size"},
 		{"bad prefix", "vipps {\n\treference_prefix 9lives\n}", "reference prefix"},
 		{"collect nothing", "vipps {\n\tcollect\n}", "wrong argument count"},

@@ -400,7 +400,7 @@ func TestCheckoutToShipEndToEnd(t *testing.T) {
 		t.Fatalf("return after approval: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp, body = do(t, http.MethodGet, shopURL+"/vipps/confirmation?reference="+ref, nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Wool socks") || !strings.Contains(string(body), "497.00 NOK") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Wool socks") || !strings.Contains(string(body), "NOK\u00a0497.00") {
 		t.Fatalf("confirmation: %d\n%s", resp.StatusCode, body)
 	}
 
@@ -555,6 +555,7 @@ func TestBadCheckoutInputChangesNothing(t *testing.T) {
 	startShop(t, shopConfig{})
 	form := "application/x-www-form-urlencoded"
 	js := "application/json"
+	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 	tests := []struct {
 		name        string
 		contentType string
@@ -563,22 +564,24 @@ func TestBadCheckoutInputChangesNothing(t *testing.T) {
 		status      int
 		problem     bool
 	}{
-		{"unknown sku", form, "", "sku=nope&qty=1", 400, false},
-		{"zero qty", form, "", "sku=socks&qty=0", 400, false},
-		{"negative qty", form, "", "sku=socks&qty=-2", 400, false},
-		{"huge qty", form, "", "sku=socks&qty=1000000", 400, false},
-		{"non-numeric qty", form, "", "sku=socks&qty=two", 400, false},
-		{"empty cart", form, "", "", 400, false},
-		{"more qty than sku", form, "", "sku=socks&qty=1&qty=2", 400, false},
-		{"bad phone", form, "", "sku=socks&qty=1&phone=abc", 400, false},
+		{"curl without Accept", form, "", "sku=nope&qty=1", 400, true},
+		{"curl with */*", form, "*/*", "sku=socks&qty=1&phone=abc", 400, true},
+		{"unknown sku", form, browser, "sku=nope&qty=1", 400, false},
+		{"zero qty", form, browser, "sku=socks&qty=0", 400, false},
+		{"negative qty", form, browser, "sku=socks&qty=-2", 400, false},
+		{"huge qty", form, browser, "sku=socks&qty=1000000", 400, false},
+		{"non-numeric qty", form, browser, "sku=socks&qty=two", 400, false},
+		{"empty cart", form, browser, "", 400, false},
+		{"more qty than sku", form, browser, "sku=socks&qty=1&qty=2", 400, false},
+		{"bad phone", form, browser, "sku=socks&qty=1&phone=abc", 400, false},
 		{"json unknown sku", js, "", `{"items":[{"sku":"nope","qty":1}]}`, 400, true},
 		{"json malformed", js, "", `{"items":[`, 400, true},
 		{"json qty as string", js, "", `{"items":[{"sku":"socks","qty":"2"}]}`, 400, true},
 		{"json empty", js, "", `{"items":[]}`, 400, true},
 		{"json trailing data", js, "", `{"items":[{"sku":"socks","qty":1}]} {}`, 400, true},
-		{"wrong content type", "text/plain", "", "sku=socks", 415, false},
+		{"wrong content type", "text/plain", browser, "sku=socks", 415, false},
 		{"wrong content type for api", "text/plain", "application/json", "sku=socks", 415, true},
-		{"oversized form", form, "", "sku=socks&qty=1&pad=" + strings.Repeat("x", 70<<10), 413, false},
+		{"oversized form", form, browser, "sku=socks&qty=1&pad=" + strings.Repeat("x", 70<<10), 413, false},
 		{"oversized json", js, "", `{"items":[{"sku":"socks","qty":1}],"pad":"` + strings.Repeat("x", 70<<10) + `"}`, 413, true},
 	}
 	before := len(listOrders(t, ""))

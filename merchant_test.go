@@ -217,7 +217,7 @@ func TestAdminPage(t *testing.T) {
 	cookie := cookies[0].Name + "=" + cookies[0].Value
 	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Cookie", cookie)
 	page := string(body)
-	if resp.StatusCode != 200 || !strings.Contains(page, ref) || !strings.Contains(page, "497.00 NOK") || !regexp.MustCompile(`\d+ days left`).MatchString(page) {
+	if resp.StatusCode != 200 || !strings.Contains(page, ref) || !strings.Contains(page, "NOK\u00a0497.00") || !regexp.MustCompile(`\d+ days left`).MatchString(page) {
 		t.Fatalf("admin page: %d\n%s", resp.StatusCode, page)
 	}
 	// The ship button: a form post with the session cookie, from the page.
@@ -232,11 +232,75 @@ func TestAdminPage(t *testing.T) {
 	}
 	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(form.Encode()),
 		"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie, "Origin", shopURL)
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") {
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=capture") {
 		t.Fatalf("ship from the admin page: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if o := storedOrder(t, ref); o.Status != "captured" {
 		t.Fatalf("status after the ship button: %s", o.Status)
+	}
+	resp, body = do(t, http.MethodGet, shopURL+resp.Header.Get("Location"), nil, "Cookie", cookie, "Accept-Language", "nb")
+	if !strings.Contains(string(body), "Ordre "+ref+": 497,00\u00a0kr trukket.") {
+		t.Fatalf("the admin page does not say what the ship did:\n%s", body)
+	}
+
+	// Refund and cancel ask first, naming the amount; only the
+	// confirmation moves money.
+	action := func(form url.Values) (*http.Response, string) {
+		resp, body := do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(form.Encode()),
+			"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie, "Origin", shopURL, "Accept-Language", "nb")
+		return resp, string(body)
+	}
+	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"1 00,50"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=amount") {
+		t.Fatalf("a refund of junk: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"100,505"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=amount") {
+		t.Fatalf("a refund with three decimals: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"600"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=toomuch.refund") {
+		t.Fatalf("a refund of more than was charged: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"100,50"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Refundere 100,50\u00a0kr?") || !strings.Contains(page, `name="expect" value="10050"`) {
+		t.Fatalf("the refund's confirmation: %d\n%s", resp.StatusCode, page)
+	}
+	if o := storedOrder(t, ref); o.Payment.Refunded != 0 {
+		t.Fatalf("the first press of Refund refunded %d", o.Payment.Refunded)
+	}
+	confirm := url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "expect": {"10050"}, "confirm": {"yes"}}
+	for range 2 { // a double click refunds once
+		resp, _ = action(confirm)
+		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=refund") {
+			t.Fatalf("confirmed refund: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if o := storedOrder(t, ref); o.Payment.Refunded != 10050 || o.Status != "partially_refunded" {
+		t.Fatalf("after the confirmed refund: %s, refunded %d", o.Status, o.Payment.Refunded)
+	}
+
+	second := approved(t, url.Values{"sku": {"socks"}})
+	resp, page = action(url.Values{"reference": {second}, "op": {"cancel"}, "key": {"k2-cancel"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Ja, frigi 149,00\u00a0kr") {
+		t.Fatalf("the cancel's confirmation: %d\n%s", resp.StatusCode, page)
+	}
+	if o := storedOrder(t, second); o.Status != "authorized" {
+		t.Fatalf("the first press of Cancel made the order %s", o.Status)
+	}
+	resp, _ = action(url.Values{"reference": {second}, "op": {"cancel"}, "key": {"k2-cancel"}, "expect": {"100"}, "confirm": {"yes"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=changed") || storedOrder(t, second).Status != "authorized" {
+		t.Fatalf("a cancel confirmed for another amount: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = action(url.Values{"reference": {second}, "op": {"cancel"}, "key": {"k2-cancel"}, "expect": {"14900"}, "confirm": {"yes"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=cancel") || storedOrder(t, second).Status != "cancelled" {
+		t.Fatalf("a confirmed cancel: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The page's messages come from words and the stored order, never from
+	// text in the link.
+	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin?problem=%3Cb%3Eyour+token+expired%3C%2Fb%3E&ref=x&notice=hi", nil, "Cookie", cookie)
+	if strings.Contains(string(body), "token expired") || strings.Contains(string(body), `id="error"`) {
+		t.Fatalf("the admin page shows text from its link")
 	}
 	// A forged session cookie is refused.
 	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Cookie", "vipps_admin=9999999999.AAAA")
@@ -532,7 +596,7 @@ func TestDanishShopSpeaksMobilePay(t *testing.T) {
 	simPost(t, "/_sim/payments/"+ref+"/approve", "")
 	do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil)
 	resp, body = do(t, http.MethodGet, shopURL+"/vipps/confirmation?reference="+ref, nil, "Accept-Language", "da")
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "Tak for din ordre") || !strings.Contains(string(body), "149.00 DKK") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Tak for din ordre") || !strings.Contains(string(body), "149,00\u00a0kr.") {
 		t.Fatalf("confirmation: %d\n%s", resp.StatusCode, body)
 	}
 	// MobilePay reservations last 14 days.

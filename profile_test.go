@@ -256,7 +256,7 @@ func TestExpressShippingChosenInTheApp(t *testing.T) {
 		t.Fatalf("the delivery address is not on the order: %+v", v.Buyer)
 	}
 	_, conf := do(t, http.MethodGet, shopURL+"/vipps/confirmation?reference="+ref, nil)
-	if !strings.Contains(string(conf), `id="shipping"`) || !strings.Contains(string(conf), "Mailbox delivery") || !strings.Contains(string(conf), "546.00 NOK") {
+	if !strings.Contains(string(conf), `id="shipping"`) || !strings.Contains(string(conf), "Mailbox delivery") || !strings.Contains(string(conf), "NOK\u00a0546.00") {
 		t.Errorf("the confirmation page does not show the delivery and the total 546.00")
 	}
 

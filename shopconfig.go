@@ -117,6 +117,18 @@ type ShopConfig struct {
 	// ShopURL is the link back to the shop on built-in pages. Default: /.
 	ShopURL string `json:"shop_url,omitempty"`
 
+	// ShopName is the shop's name, shown at the top of every built-in page
+	// (confirmation, waiting, cancel, error and admin pages) and in their
+	// titles ("Thank you for your order · Fjord & Fell"). Default: none.
+	ShopName string `json:"shop_name,omitempty"`
+
+	// Logo is the shop's logo on every built-in page, beside its name: an
+	// http(s) URL, used as it is, or the path of an image file (PNG, JPEG,
+	// GIF, WebP or SVG, at most 512 KiB) that the shop reads when the
+	// config loads and serves at {base_path}/logo. For an image of your own
+	// site, give its full URL. Default: none.
+	Logo string `json:"logo,omitempty"`
+
 	// AdminToken authorises the merchant endpoints (ship, cancel, refund) as
 	// "Authorization: Bearer <token>". Use a placeholder. Without it, the
 	// merchant endpoints answer 403, unless a request was authenticated by

@@ -54,6 +54,10 @@ type shopSpec struct {
 	clientID, clientSecret, subscriptionKey, msn string
 	adminToken, notifySecret                     string
 
+	// logo is the logo file's content and type, when Logo names a file.
+	logo     []byte
+	logoType string
+
 	// dataDir is absolute; legacy is set when the shop keeps using the
 	// directory an older version put every shop's orders in.
 	dataDir string
@@ -81,7 +85,48 @@ func (c ShopConfig) prepare(name string) (*shopSpec, error) {
 	if err := s.buildCatalog(); err != nil {
 		return nil, err
 	}
+	if err := s.readLogo(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// isLogoURL tells a logo given as an address from one given as a file.
+func isLogoURL(logo string) bool {
+	return strings.HasPrefix(logo, "https://") || strings.HasPrefix(logo, "http://")
+}
+
+// checkLogo checks a logo address; a file is checked when it is read.
+func checkLogo(logo string) error {
+	if !isLogoURL(logo) {
+		return nil
+	}
+	if u, err := url.Parse(logo); err != nil || u.Host == "" {
+		return fmt.Errorf("logo %q is not a valid URL", logo)
+	}
+	return nil
+}
+
+// readLogo reads a logo file for the shop to serve.
+func (s *shopSpec) readLogo() error {
+	logo := s.cfg.Logo
+	if logo == "" || isLogoURL(logo) {
+		return checkLogo(logo)
+	}
+	b, ct, err := handlers.ReadLogo(logo)
+	if err != nil {
+		return err
+	}
+	s.logo, s.logoType = b, ct
+	return nil
+}
+
+// logoURL is the logo's address when it is given as one.
+func (s *shopSpec) logoURL() string {
+	if isLogoURL(s.cfg.Logo) {
+		return s.cfg.Logo
+	}
+	return ""
 }
 
 // hasCredentials reports whether any of the sales unit's keys is given.

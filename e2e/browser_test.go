@@ -77,18 +77,31 @@ func startBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
+	// A chromium that dies while starting (it happens now and then on a
+	// busy machine, with nothing on its stderr) is started again, twice
+	// at most, with a fresh profile.
+	var ctx context.Context
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		c, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+		t.Cleanup(func() {
+			cancelCtx()
+			cancelAlloc()
+		})
+		// Start the browser with a context that has no deadline: the first
+		// Run binds the browser's life to its context.
+		if err = chromedp.Do(c); err == nil {
+			ctx = c
+			break
+		}
+		t.Logf("starting %s (attempt %d): %v", exe, attempt, err)
 		cancelCtx()
 		cancelAlloc()
-	})
-	// Start the browser with a context that has no deadline: the first Run
-	// binds the browser's life to its context.
-	if err := chromedp.Do(ctx); err != nil {
+	}
+	if ctx == nil {
 		t.Fatalf("starting %s: %v", exe, err)
 	}
 
@@ -96,7 +109,7 @@ func startBrowser(t *testing.T) *browser {
 	if dir == "" {
 		dir = "artifacts"
 	}
-	dir, err := filepath.Abs(filepath.Join(dir, sanitize(t.Name())))
+	dir, err = filepath.Abs(filepath.Join(dir, sanitize(t.Name())))
 	if err != nil {
 		t.Fatalf("artifacts directory: %v", err)
 	}

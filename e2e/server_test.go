@@ -135,8 +135,8 @@ func shopConfig(tmp, simAddr, siteAddr, publicURL string, settings []string) str
 		reference_prefix e2e
 		%s
 		payment_description "Order from the Demo Shop"
-		product socks 14900 "Wool socks" vat 25
-		product mug 19900 "Coffee mug" vat 25
+		product socks 14900 "Wool socks"
+		product mug 19900 "Coffee mug"
 		product book 34900 "Cookbook" vat 0
 		admin_token %s
 		data_dir %s

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,34 @@ type line struct {
 	qty int
 }
 
-// cart is what examples/site/cart.html holds: two items, one form.
+// cart is what the walks put in the demo cart.
 var cart = []line{{socks, 2}, {mug, 1}}
+
+// cartKey is where the demo site keeps its cart in localStorage.
+const cartKey = "demo-shop-cart"
+
+// addToCart puts lines in the demo cart from the shop's page, as a buyer
+// does: the quantity, then the product's button.
+func addToCart(p *tab, base string, lines []line) {
+	p.b.t.Helper()
+	p.do("open the shop", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#product-socks")))
+	p.waitFor("the shop's script is ready", `document.documentElement.dataset.ready === "true"`, pageTimeout)
+	for _, l := range lines {
+		before := run(p, "read the cart", chromedp.Evaluate[int](`JSON.parse(localStorage.getItem("`+cartKey+`") || "{}")["`+l.sku+`"] || 0`))
+		p.do(fmt.Sprintf("add %d × %s", l.qty, l.name),
+			chromedp.SetValue(chromedp.CSS("#qty-"+l.sku), strconv.Itoa(l.qty)),
+			chromedp.Click(chromedp.CSS("#product-"+l.sku+" button[type=submit]")),
+		)
+		p.waitFor(l.name+" is in the cart", fmt.Sprintf(`(JSON.parse(localStorage.getItem(%q) || "{}")[%q] || 0) === %d`, cartKey, l.sku, before+l.qty), pageTimeout)
+	}
+}
+
+// openCart goes to the cart page and waits for its lines.
+func openCart(p *tab, lines int) {
+	p.b.t.Helper()
+	p.do("open the cart", chromedp.Click(chromedp.CSS("#cart-link")), chromedp.WaitVisible(chromedp.CSS("#pay")))
+	p.waitFor(fmt.Sprintf("the cart shows %d lines", lines), fmt.Sprintf(`document.querySelectorAll("#cart .line").length === %d`, lines), pageTimeout)
+}
 
 func total(lines []line) int64 {
 	var t int64
@@ -107,7 +134,7 @@ func openLanding(p *tab, amount int64) (string, string) {
 // item and the total.
 func checkConfirmation(p *tab, lines []line) {
 	p.b.t.Helper()
-	if st := p.text("read the order status", "#status"); !strings.EqualFold(st, "authorized") {
+	if st := attr(p, "#status", "data-status"); st != "authorized" {
 		p.fail("the confirmation shows the status", "#status is %q, want authorized", st)
 	}
 	items := p.text("read the items", "#items")
@@ -157,23 +184,28 @@ func TestBrowserCartApproveShip(t *testing.T) {
 	s := startShop(t)
 	p := b.firstTab("buyer")
 
-	p.do("open the shop",
-		chromedp.Navigate(s.base+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#product-socks")),
-	)
-	checkForms(p, "the buy buttons send only sku and qty", [][]string{{"sku", "qty"}, {"sku", "qty"}, {"sku", "qty"}})
-
-	p.do("open the cart",
-		chromedp.Click(chromedp.CSS("#cart-link")),
-		chromedp.WaitVisible(chromedp.CSS("#pay")),
-	)
-	if n := run(p, "count the cart lines", chromedp.Evaluate[int](`document.querySelectorAll("#cart tr.line").length`)); n != len(cart) {
-		p.fail("the cart has two items", "%d lines, want %d", n, len(cart))
+	addToCart(p, s.base, []line{{socks, 1}, {mug, 1}, {book, 1}})
+	checkForms(p, "without JavaScript the buy buttons would send only sku and qty", [][]string{{"sku", "qty"}, {"sku", "qty"}, {"sku", "qty"}})
+	if got := p.text("read the header", "#cart-link"); got != "Cart (3 items)" {
+		p.fail("the header counts the cart", "it says %q, want %q", got, "Cart (3 items)")
 	}
-	if got := p.text("read the cart total", "#cart-total"); got != kr(total(cart)) {
-		p.fail("the cart shows the total", "#cart-total is %q, want %q", got, kr(total(cart)))
+	openCart(p, 3)
+	p.do("one more pair of socks, and no cookbook",
+		chromedp.Click(chromedp.CSS(`#cart .line[data-sku="socks"] .step:last-of-type`)),
+		chromedp.WaitVisible(chromedp.CSS(`#cart .line[data-sku="socks"] input[name="qty"][value="2"]`)),
+		chromedp.Click(chromedp.CSS(`#cart .line[data-sku="book"] .remove`)),
+	)
+	p.waitFor("the cart has two lines", `document.querySelectorAll("#cart .line").length === 2`, pageTimeout)
+	p.do("the cart is kept across a reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#pay")))
+	p.waitFor("the cart still has two lines", `document.querySelectorAll("#cart .line").length === 2`, pageTimeout)
+	if got := p.text("read the header", "[data-cart-count]"); got != "Cart (3 items)" {
+		p.fail("the header counts units", "it says %q, want %q", got, "Cart (3 items)")
+	}
+	if got := p.text("read the cart total", "#cart-total"); !showsAmount(got, total(cart)) {
+		p.fail("the cart shows the total", "#cart-total is %q, want %s", got, kr(total(cart)))
 	}
 	checkForms(p, "the cart sends only sku, qty and phone", [][]string{{"sku", "qty", "sku", "qty", "phone"}})
+	p.do("type a Norwegian mobile number the Norwegian way", chromedp.SendKeys(chromedp.CSS("#phone"), "912 34 567"))
 
 	p.do("press Pay with Vipps", chromedp.Click(chromedp.CSS("#pay")))
 	_, ref := openLanding(p, total(cart))
@@ -206,12 +238,12 @@ func TestBrowserCartApproveShip(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sign-in")),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 	)
-	if st := m.text("read the order's status on the admin page", row+` [data-status]`); st != "authorized" {
+	if st := attr(m, row+" [data-status]", "data-status"); st != "authorized" {
 		m.fail("the admin page shows the order", "status %q, want authorized", st)
 	}
 	m.do("press Ship", chromedp.Click(chromedp.CSS(row+" button.ship")))
 	m.waitFor("the admin page shows the order captured",
-		`(() => { const s = document.querySelector('`+row+` [data-status]'); return !!s && s.textContent.trim() === "captured"; })()`, pageTimeout)
+		`(() => { const s = document.querySelector('`+row+` [data-status]'); return !!s && s.dataset.status === "captured"; })()`, pageTimeout)
 	checkOrder(t, s, ref, "captured", cart)
 }
 
@@ -222,11 +254,9 @@ func TestBrowserReject(t *testing.T) {
 	s := startShop(t)
 	p := b.firstTab("buyer")
 
-	p.do("open the shop",
-		chromedp.Navigate(s.base+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#product-book")),
-	)
-	p.do("press Buy with Vipps on the cookbook", chromedp.Click(chromedp.CSS("#product-book button[type=submit]")))
+	addToCart(p, s.base, []line{{book, 1}})
+	openCart(p, 1)
+	p.do("press Pay with Vipps", chromedp.Click(chromedp.CSS("#pay")))
 	_, ref := openLanding(p, book.price)
 	t.Logf("order %s", ref)
 
@@ -257,14 +287,9 @@ func TestBrowserReturnInNewTab(t *testing.T) {
 	p := b.firstTab("buyer")
 	lines := []line{{mug, 3}}
 
-	p.do("open the shop",
-		chromedp.Navigate(s.base+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#product-mug")),
-	)
-	p.do("buy three mugs",
-		chromedp.SetValue(chromedp.CSS("#qty-mug"), "3"),
-		chromedp.Click(chromedp.CSS("#product-mug button[type=submit]")),
-	)
+	addToCart(p, s.base, lines)
+	openCart(p, 1)
+	p.do("press Pay with Vipps", chromedp.Click(chromedp.CSS("#pay")))
 	_, ref := openLanding(p, total(lines))
 	t.Logf("order %s", ref)
 
@@ -286,11 +311,9 @@ func TestBrowserOwnSiteWithoutPublicURL(t *testing.T) {
 	b := startBrowser(t)
 	s := startSite(t, fmt.Sprintf(":%d", httpPort), "")
 	p := b.firstTab("buyer")
-	p.do("open the shop",
-		chromedp.Navigate(s.base+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#product-mug")),
-	)
-	p.do("press Buy with Vipps on the mug", chromedp.Click(chromedp.CSS("#product-mug button[type=submit]")))
+	addToCart(p, s.base, []line{{mug, 1}})
+	openCart(p, 1)
+	p.do("press Pay with Vipps", chromedp.Click(chromedp.CSS("#pay")))
 	_, ref := openLanding(p, mug.price)
 	p.do("approve in the simulator", chromedp.Click(approveButton, chromedp.NodeVisible))
 	p.waitFor("back at the shop, the confirmation page", onConfirmation, waitingTimeout)
@@ -299,4 +322,10 @@ func TestBrowserOwnSiteWithoutPublicURL(t *testing.T) {
 	}
 	checkConfirmation(p, []line{{mug, 1}})
 	checkOrder(t, s, ref, "authorized", []line{{mug, 1}})
+}
+
+// attr reads an attribute of the first element matching the CSS selector.
+func attr(p *tab, css, name string) string {
+	p.b.t.Helper()
+	return run(p, "read "+name+" of "+css, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {getAttribute: () => ""}).getAttribute(%q) || ""`, css, name)))
 }

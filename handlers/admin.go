@@ -24,33 +24,36 @@ const (
 )
 
 type adminPage struct {
-	L *Lang
+	frame
 	// Nonce starts the keys of the page's forms (see adminAction).
-	Nonce    string
-	Title    string
-	Base     string
-	Orders   []MerchantOrder
-	Next     string
-	Status   string
-	Flash    string
-	Error    string
-	Problems []BackgroundProblem
-	LoggedIn bool
-	Basic    bool
+	Nonce  string
+	Orders []MerchantOrder
+	Next   string
+	Status string
+	// Notice says what the last action did; Problem what went wrong, with
+	// Detail (a Vipps error code) behind it.
+	Notice, Problem, Detail string
+	Problems                []string
+	ProblemErrors           []string
+	// Basic: merchant pages are off (no token, no admin user).
+	Basic bool
 }
 
 // admin serves GET {base}/admin: a small server-rendered order list with
-// ship, cancel, refund and check-now buttons. Without credentials it shows a
+// ship, cancel, refund and check buttons. Without credentials it shows a
 // sign-in form that takes the admin token.
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
-	actor, ok := h.isMerchant(r)
-	if !ok {
+	l := h.lang(r)
+	if _, ok := h.isMerchant(r); !ok {
 		status := http.StatusOK
 		if h.cfg.AdminToken == "" {
 			status = http.StatusForbidden
 		}
-		l := h.lang(r)
-		h.render(w, status, "admin_login", adminPage{L: l, Title: l.T("admin.signin"), Base: h.cfg.BasePath, Error: r.URL.Query().Get("error"), Basic: h.cfg.AdminToken == ""})
+		page := adminPage{frame: h.frame(l, l.T("admin.signin")), Basic: h.cfg.AdminToken == ""}
+		if r.URL.Query().Get("problem") == "token" {
+			page.Problem = l.T("admin.signin.wrong")
+		}
+		h.render(w, status, "admin_login", page)
 		return
 	}
 	f, err := listFilter(r)
@@ -64,13 +67,12 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	l := h.lang(r)
-	page := adminPage{L: l, Title: l.T("admin.title"), Base: h.cfg.BasePath, Next: next, Status: r.URL.Query().Get("status"),
-		Flash: r.URL.Query().Get("flash"), Error: r.URL.Query().Get("error"), LoggedIn: actor != "", Nonce: newNonce()}
+	page := adminPage{frame: h.frame(l, l.T("admin.title")), Next: next, Status: r.URL.Query().Get("status"), Nonce: newNonce()}
+	page.Notice, page.Problem, page.Detail = h.adminMessage(l, r.URL.Query())
 	for _, o := range orders {
 		page.Orders = append(page.Orders, h.merchantOrder(o, now))
 	}
-	page.Problems = h.problems()
+	page.Problems, page.ProblemErrors = h.problems(l)
 	h.render(w, http.StatusOK, "admin", page)
 }
 
@@ -81,7 +83,7 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil || !tokenEqual(r.PostForm.Get("token"), h.cfg.AdminToken) {
-		http.Redirect(w, r, h.cfg.BasePath+"/admin?error="+url.QueryEscape("That token is not right."), http.StatusSeeOther)
+		http.Redirect(w, r, h.cfg.BasePath+"/admin?problem=token", http.StatusSeeOther)
 		return
 	}
 	expires := time.Now().Add(adminSessionTTL)
@@ -144,104 +146,33 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host == r.Host
 }
 
-// adminAction serves POST {base}/admin/action from the admin page's buttons
-// (fields reference, op, amount) and redirects back with the outcome.
-func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, actor string) {
-	if err := r.ParseForm(); err != nil {
-		h.failErr(w, r, &shop.InputError{Reason: "the form could not be read"})
-		return
-	}
-	ref := r.PostForm.Get("reference")
-	// An empty amount field means all; anything typed must be a whole
-	// number above zero.
-	var amount int64
-	if s := strings.TrimSpace(r.PostForm.Get("amount")); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
-			h.adminBack(w, r, "", "The amount must be a whole number of øre/cents above zero.")
-			return
+// problems lists the background work that keeps failing, in the page's
+// language, each with the error it last met (in Vipps' or the other
+// system's words) apart.
+func (h *Handler) problems(l *Lang) (lines, errs []string) {
+	add := func(j state.Job, gaveUp bool) {
+		kind := "admin.problem.kind." + j.Kind
+		if _, ok := messages[defaultLanguage][kind]; !ok {
+			kind = "admin.problem.kind.other"
 		}
-		amount = n
+		key := "admin.problem.retrying"
+		if gaveUp {
+			key = "admin.problem.gaveup"
+		}
+		lines = append(lines, l.T(key, "kind", l.T(kind), "reference", j.Ref, "n", j.Attempts))
+		errs = append(errs, j.LastError)
 	}
-	// Every form on the page carries a key made when the page was drawn:
-	// a second click or a resubmitted form finds the operation the first
-	// one started.
-	c := shop.Caller{Actor: actor}
-	if k := r.PostForm.Get("key"); k != "" && shop.CheckClientKey(k) == nil {
-		c.Key = "admin-" + k
-	}
-	var o *state.Order
-	var err error
-	switch r.PostForm.Get("op") {
-	case "ship":
-		o, _, err = h.svc.Ship(r.Context(), ref, shop.ShipRequest{Amount: amount, All: amount == 0, Caller: c})
-	case "cancel":
-		o, _, err = h.svc.Cancel(r.Context(), ref, c)
-	case "refund":
-		o, _, err = h.svc.Refund(r.Context(), ref, shop.RefundRequest{Amount: amount, All: amount == 0, Caller: c})
-	case "refresh":
-		o, err = h.svc.CheckAtVipps(r.Context(), ref)
-	default:
-		h.adminBack(w, r, "", "Unknown action.")
-		return
-	}
-	if err != nil {
-		h.adminBack(w, r, "", actionError(err))
-		return
-	}
-	h.adminBack(w, r, "Order "+o.Reference+" is now "+string(o.Status)+".", "")
-}
-
-func actionError(err error) string {
-	var st *shop.StateError
-	var in *shop.InputError
-	switch {
-	case asErr(err, &st):
-		return st.Error()
-	case asErr(err, &in):
-		return in.Error()
-	case asErr[*shop.UnavailableError](err, nil):
-		return "Vipps did not answer; the operation will be finished in the background."
-	default:
-		return "The operation failed: " + err.Error()
-	}
-}
-
-func (h *Handler) adminBack(w http.ResponseWriter, r *http.Request, flash, errMsg string) {
-	q := url.Values{}
-	if flash != "" {
-		q.Set("flash", flash)
-	}
-	if errMsg != "" {
-		q.Set("error", errMsg)
-	}
-	http.Redirect(w, r, h.cfg.BasePath+"/admin?"+q.Encode(), http.StatusSeeOther)
-}
-
-// BackgroundProblem is background work that keeps failing: a receipt, a notification,
-// a capture whose answer was lost. The admin page lists them so that no
-// failure is silent.
-type BackgroundProblem struct {
-	Kind      string
-	Reference string
-	Attempts  int
-	Error     string
-	GaveUp    bool
-}
-
-func (h *Handler) problems() []BackgroundProblem {
-	var out []BackgroundProblem
 	dead, _ := h.svc.Store().DeadJobs()
 	for _, j := range dead {
-		out = append(out, BackgroundProblem{Kind: j.Kind, Reference: j.Ref, Attempts: j.Attempts, Error: j.LastError, GaveUp: true})
+		add(j, true)
 	}
 	pending, _ := h.svc.Store().PendingJobs()
 	for _, j := range pending {
 		if j.LastError != "" {
-			out = append(out, BackgroundProblem{Kind: j.Kind, Reference: j.Ref, Attempts: j.Attempts, Error: j.LastError})
+			add(j, false)
 		}
 	}
-	return out
+	return lines, errs
 }
 
 // newNonce returns 128 random bits in hex.

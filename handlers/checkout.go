@@ -40,7 +40,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Vipps-Reference", res.Order.Reference)
-	if wantsJSON(r) {
+	if prefersJSON(r) {
 		w.Header().Set("Location", res.RedirectURL)
 		writeJSON(w, http.StatusCreated, CheckoutResponse{Reference: res.Order.Reference, RedirectURL: res.RedirectURL})
 		return

@@ -1,80 +1,107 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
+	"time"
+	// The pages show times in the market's zone, also on a machine without
+	// a time zone database.
+	_ "time/tzdata"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
-// Languages of the built-in pages. Each language's texts live in its own
-// file (i18n_<code>.go); English is complete by definition and the others
-// are checked against it by the tests.
-var languages = map[string]map[string]string{
-	"en": textsEN,
-	"nb": textsNB,
-	"da": textsDA,
-	"sv": textsSV,
-	"fi": textsFI,
-}
-
-// LanguageCodes lists the supported languages.
-func LanguageCodes() []string {
-	out := make([]string, 0, len(languages))
-	for c := range languages {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Lang translates the texts of one page.
+// Lang is one page's language: it translates the page's texts, and writes
+// its amounts, dates and counts as that language does.
 type Lang struct {
-	Code  string
+	// Code is the language: en, nb, da, sv or fi.
+	Code string
+	// Brand is the payment brand named on the page: Vipps or MobilePay.
 	Brand string
+	// Shop is the shop's name, empty when it has none.
+	Shop string
+
+	texts map[string]string
+	zone  *time.Location
 }
 
-// T returns the text for key in the page's language, with {brand} replaced
-// by the brand's name. A text missing in a language falls back to English,
-// and an unknown key to itself.
-func (l *Lang) T(key string) string {
-	s, ok := languages[l.Code][key]
+// newLang makes the Lang of a page in language code for a shop selling in
+// currency.
+func newLang(code, brand, shopName, currency string) *Lang {
+	texts, ok := messages[code]
 	if !ok {
-		if s, ok = textsEN[key]; !ok {
-			s = key
+		code, texts = defaultLanguage, messages[defaultLanguage]
+	}
+	zone, err := time.LoadLocation(shop.MarketOf(currency).TimeZone)
+	if err != nil {
+		zone = time.UTC
+	}
+	return &Lang{Code: code, Brand: brand, Shop: shopName, texts: texts, zone: zone}
+}
+
+// T returns the text of key, with {brand} and {shop} filled in, and the
+// other placeholders from args, given as name, value, name, value, ….
+// A text missing in the language falls back to English, and an unknown key
+// to itself (the tests make sure neither happens).
+func (l *Lang) T(key string, args ...any) string {
+	s, ok := l.texts[key]
+	if !ok {
+		if s, ok = messages[defaultLanguage][key]; !ok {
+			return key
 		}
 	}
-	return strings.ReplaceAll(s, "{brand}", l.Brand)
+	pairs := []string{"{brand}", l.Brand, "{shop}", l.Shop}
+	for i := 0; i+1 < len(args); i += 2 {
+		v := args[i+1]
+		if m, ok := v.(moneyArg); ok {
+			v = l.Money(m.minor, m.currency)
+		}
+		pairs = append(pairs, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(v))
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
 }
 
-// Status is the label of an order status.
+// Status is the word for an order status, e.g. "reserved" for authorized.
 func (l *Lang) Status(status string) string { return l.T("status." + status) }
 
-// pickLanguage chooses the page language from Accept-Language (q-values
-// honoured; Norwegian "no" and "nn" map to bokmål), or the default.
-func pickLanguage(accept, fallback string) string {
-	best, bestQ := "", -1.0
-	for _, part := range strings.Split(accept, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		switch base {
-		case "no", "nn":
-			base = "nb"
-		}
-		if _, ok := languages[base]; ok && q > bestQ {
-			best, bestQ = base, q
-		}
+// Money writes an amount in minor units, e.g. "349,00 kr" in Norwegian.
+func (l *Lang) Money(minor int64, currency string) string {
+	return FormatMoney(minor, currency, l.Code)
+}
+
+// Unit is the currency's main unit as the language writes it ("kr", "€").
+func (l *Lang) Unit(currency string) string { return CurrencyUnit(currency, l.Code) }
+
+// Count picks the plural form of key for n (key.one or key.other, by the
+// language's CLDR plural rules) and fills in {n}.
+func (l *Lang) Count(key string, n int) string {
+	form := ".other"
+	abs := n
+	if abs < 0 {
+		abs = -abs
 	}
-	if best == "" {
-		return fallback
+	if plural.Cardinal.MatchPlural(language.MustParse(l.Code), abs, 0, 0, 0, 0) == plural.One {
+		form = ".one"
 	}
-	return best
+	return l.T(key+form, "n", n)
+}
+
+// DateTime writes a moment as the language does, in the market's zone.
+func (l *Lang) DateTime(t time.Time) string { return t.In(l.zone).Format(l.T("format.datetime")) }
+
+// Date writes a day as the language does, in the market's zone.
+func (l *Lang) Date(t time.Time) string { return t.In(l.zone).Format(l.T("format.date")) }
+
+// Title is a page's title followed by the shop's name, when it has one.
+func (l *Lang) Title(page string) string {
+	if l.Shop == "" {
+		return page
+	}
+	return l.T("title.join", "page", page)
 }
 
 // BrandFor picks the brand shown to buyers: Vipps in Norway and Sweden (NOK,
@@ -92,6 +119,8 @@ func BrandFor(brand, currency string) string {
 	return "Vipps"
 }
 
+// lang is the Lang of a request: the browser's language if the pages have
+// it, otherwise the shop's.
 func (h *Handler) lang(r *http.Request) *Lang {
-	return &Lang{Code: pickLanguage(r.Header.Get("Accept-Language"), h.cfg.Language), Brand: h.cfg.Brand}
+	return newLang(negotiateLanguage(r.Header.Get("Accept-Language"), h.cfg.Language), h.cfg.Brand, h.cfg.ShopName, h.currency)
 }

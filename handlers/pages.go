@@ -3,9 +3,9 @@ package handlers
 import (
 	"bytes"
 	"embed"
-	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"go.uber.org/zap"
 
@@ -16,8 +16,9 @@ import (
 var templateFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"money": FormatMoney,
-	"deref": func(p *int) int { return *p },
+	"tone":        statusTone,
+	"vippsReason": vippsReason,
+	"deref":       func(p *int) int { return *p },
 	"statuses": func() []state.Status {
 		return []state.Status{state.StatusNew, state.StatusPending, state.StatusAuthorized, state.StatusPartiallyCaptured,
 			state.StatusCaptured, state.StatusPartiallyRefunded, state.StatusRefunded, state.StatusCancelled,
@@ -25,18 +26,39 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 }).ParseFS(templateFS, "templates/*.html"))
 
-type errorPage struct {
-	L       *Lang
+// frame is what every built-in page shows around its content: the shop's
+// name and logo linking back to the shop, the payment brand's mark, and the
+// title (with the shop's name).
+type frame struct {
+	L *Lang
+	// Title is the page's own title: its heading, and the document title
+	// before the shop's name.
 	Title   string
+	ShopURL string
+	// Logo is the src of the shop's logo; empty without one.
+	Logo string
+	Base string
+}
+
+func (h *Handler) frame(l *Lang, title string) frame {
+	return frame{L: l, Title: title, ShopURL: h.cfg.ShopURL, Logo: h.logoSrc(), Base: h.cfg.BasePath}
+}
+
+type errorPage struct {
+	frame
 	Message string
-	Back    string
+	// Again is the primary way on (back to the cart, or try again), when
+	// there is one; Back leads to the shop.
+	Again, AgainLabel string
+	Back, BackLabel   string
 }
 
 type orderPage struct {
-	L       *Lang
-	Title   string
-	Order   BuyerView
-	ShopURL string
+	frame
+	Order BuyerView
+	// Summary is what the page says about the order's money, from its
+	// amounts; Tone colours its status.
+	Summary []string
 	// StatusURL is polled by the waiting page; ReturnURL is where it goes
 	// once the order is final.
 	StatusURL string
@@ -54,18 +76,40 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"+h.logoOrigin()+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 
-// FormatMoney formats minor units for people: 34800, "NOK" → "348.00 NOK".
-func FormatMoney(value int64, currency string) string {
-	sign := ""
-	if value < 0 {
-		sign, value = "-", -value
+// logoOrigin is the origin of a logo served elsewhere, for the pages'
+// Content-Security-Policy.
+func (h *Handler) logoOrigin() string {
+	if h.cfg.LogoURL == "" {
+		return ""
 	}
-	return fmt.Sprintf("%s%d.%02d %s", sign, value/100, value%100, currency)
+	u, err := url.Parse(h.cfg.LogoURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return " " + u.Scheme + "://" + u.Host
+}
+
+// statusTone is the colour of a status badge, by what the status means for
+// the money: waiting, reserved, charged, refunded, ended, failed.
+func statusTone(status string) string {
+	switch state.Status(status) {
+	case state.StatusNew, state.StatusPending:
+		return "wait"
+	case state.StatusAuthorized, state.StatusPartiallyCaptured:
+		return "info"
+	case state.StatusCaptured:
+		return "ok"
+	case state.StatusPartiallyRefunded, state.StatusRefunded:
+		return "refund"
+	case state.StatusFailed:
+		return "bad"
+	}
+	return "off"
 }
 
 // BuyerView is what a buyer may see of an order: no personal data, no keys.

@@ -3,10 +3,9 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -25,16 +24,6 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 }
 
-// wantsJSON tells API callers from browsers: a JSON body, or an Accept header
-// that asks for JSON and not HTML.
-func wantsJSON(r *http.Request) bool {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-		return true
-	}
-	accept := r.Header.Get("Accept")
-	return strings.Contains(accept, "json") && !strings.Contains(accept, "text/html")
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -44,55 +33,96 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// fail answers an error: problem+json for API callers, a readable page for
-// browsers. The detail must be safe to show (no secrets, no personal data).
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
-	h.failField(w, r, status, title, detail, "")
+// failure is an error answer: for API callers its status, title, detail
+// and field (English, exact); for people a page in their own language,
+// whose heading and text are the message key page and page+".text", with
+// args for their placeholders. It never names a field or a code.
+type failure struct {
+	status        int
+	title, detail string
+	field         string
+	page          string
+	args          []any
 }
 
-func (h *Handler) failField(w http.ResponseWriter, r *http.Request, status int, title, detail, field string) {
-	if !wantsJSON(r) {
-		if sink := errorSinkFrom(r.Context()); sink != nil {
-			sink.Status, sink.Err = status, errors.New(title+": "+detail)
-			return
-		}
+// fail answers an error whose page follows from its status.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
+	h.answerFailure(w, r, failure{status: status, title: title, detail: detail, page: pageForStatus(status)})
+}
+
+// pageForStatus is the page of an error people meet only by accident (a
+// merchant address, a wrong method, a stale link).
+func pageForStatus(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "error.nopage"
+	case http.StatusMethodNotAllowed:
+		return "error.method"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "error.denied"
+	case http.StatusConflict, http.StatusUnprocessableEntity:
+		return "error.conflict"
+	case http.StatusRequestEntityTooLarge:
+		return "error.toolarge"
+	case http.StatusUnsupportedMediaType:
+		return "error.type"
+	case http.StatusBadGateway:
+		return "error.refused"
+	case http.StatusServiceUnavailable:
+		return "error.unavailable"
 	}
-	if status == http.StatusServiceUnavailable {
+	if status >= 500 {
+		return "error.internal"
+	}
+	return "error.invalid"
+}
+
+// answerFailure writes a failure: problem+json unless the client asks for
+// HTML; for a browser, the site's handle_errors when it has any, or the
+// built-in error page.
+func (h *Handler) answerFailure(w http.ResponseWriter, r *http.Request, f failure) {
+	if f.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
-	if wantsJSON(r) {
+	if !wantsHTML(r) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
+		w.WriteHeader(f.status)
 		_ = json.NewEncoder(w).Encode(Problem{
-			Type:     "https://httpstatuses.io/" + strconv.Itoa(status),
-			Title:    title,
-			Status:   status,
-			Detail:   detail,
+			Type:     "https://httpstatuses.io/" + strconv.Itoa(f.status),
+			Title:    f.title,
+			Status:   f.status,
+			Detail:   f.detail,
 			Instance: r.URL.Path,
-			Field:    field,
+			Field:    f.field,
 		})
 		return
 	}
 	l := h.lang(r)
-	if key, ok := errorKeys[title]; ok {
-		title = l.T(key)
-		if _, ok := textsEN[key+".text"]; ok {
-			detail = l.T(key + ".text")
+	heading, text := l.T(f.page, f.args...), l.T(f.page+".text", f.args...)
+	if sink := errorSinkFrom(r.Context()); sink != nil {
+		sink.Status, sink.Err = f.status, errors.New(heading+": "+text)
+		return
+	}
+	page := errorPage{frame: h.frame(l, heading), Message: text, Back: h.cfg.ShopURL, BackLabel: l.T("back")}
+	if cart := h.cameFrom(r); cart != "" {
+		page.Again, page.AgainLabel = cart, l.T("back.cart")
+		if f.status >= 500 {
+			page.AgainLabel = l.T("retry")
 		}
 	}
-	h.render(w, status, "error", errorPage{L: l, Title: title, Message: detail, Back: h.cfg.ShopURL})
+	h.render(w, f.status, "error", page)
 }
 
-// errorKeys translates the titles of the errors buyers meet in a browser.
-var errorKeys = map[string]string{
-	"Order not found":           "error.notfound",
-	"Invalid request":           "error.invalid",
-	"Vipps is not reachable":    "error.unavailable",
-	"Vipps refused the request": "error.refused",
-	"Internal error":            "error.internal",
-	"Request too large":         "error.toolarge",
-	"Unsupported content type":  "error.type",
+// cameFrom is the page of this site the buyer came from (the cart, as a
+// rule), for the error page's way back: the Referer, if it is this site
+// and not one of the shop's own endpoints.
+func (h *Handler) cameFrom(r *http.Request) string {
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || ref.Host != r.Host || (ref.Scheme != "http" && ref.Scheme != "https") || h.Owns(ref.Path) {
+		return ""
+	}
+	return ref.RequestURI()
 }
 
 // failErr maps an error from package shop to a status and answers it.
@@ -108,9 +138,10 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errUnsupportedType):
 		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported content type", "Send an HTML form (application/x-www-form-urlencoded) or JSON (application/json).")
 	case errors.As(err, &input):
-		h.failField(w, r, http.StatusBadRequest, "Invalid request", input.Error(), input.Field)
+		page, args := h.inputPage(input)
+		h.answerFailure(w, r, failure{status: http.StatusBadRequest, title: "Invalid request", detail: input.Error(), field: input.Field, page: page, args: args})
 	case errors.Is(err, shop.ErrNotFound):
-		h.fail(w, r, http.StatusNotFound, "Order not found", "There is no order with this reference.")
+		h.answerFailure(w, r, failure{status: http.StatusNotFound, title: "Order not found", detail: "There is no order with this reference.", page: "error.notfound"})
 	case errors.Is(err, shop.ErrInProgress):
 		h.fail(w, r, http.StatusConflict, "Operation in progress", "Another operation on this order is still running. Look at the order again in a moment.")
 	case errors.As(err, &st):
@@ -127,6 +158,32 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.Error("internal error", zap.String("path", r.URL.Path), zap.Error(err))
 		h.fail(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side. Nothing was charged.")
 	}
+}
+
+// inputPage is the page that explains a buyer's mistake, by its code.
+func (h *Handler) inputPage(e *shop.InputError) (string, []any) {
+	switch e.Code {
+	case shop.CodePhone:
+		return "error.phone", []any{"example", shop.MarketOf(h.currency).PhoneExample}
+	case shop.CodeUnknownProduct:
+		return "error.product", nil
+	case shop.CodeQuantity:
+		return "error.qty", []any{"max", shop.MaxQty}
+	case shop.CodeEmptyCart:
+		return "error.empty", nil
+	case shop.CodeTooManyLines:
+		return "error.lines", []any{"max", shop.MaxCartLines}
+	case shop.CodeTotalTooLarge:
+		return "error.total", []any{"max", moneyArg{shop.MaxAmount, h.currency}}
+	}
+	return "error.invalid", nil
+}
+
+// moneyArg is an amount given to a text as a placeholder: Lang.T writes
+// it in the page's language.
+type moneyArg struct {
+	minor    int64
+	currency string
 }
 
 func zapErr(err error) zap.Field { return zap.Error(err) }

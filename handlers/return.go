@@ -33,7 +33,8 @@ func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 	case o.Payment.Authorized > 0:
 		h.redirect(w, r, h.cfg.SuccessURL, "/confirmation", ref)
 	case o.Status.Pending():
-		h.render(w, http.StatusOK, "waiting", h.orderPage(r, "waiting.title", o))
+		l := h.lang(r)
+		h.render(w, http.StatusOK, "waiting", h.orderPage(l, l.T("waiting.title"), o))
 	default:
 		h.redirect(w, r, h.cfg.CancelURL, "/cancelled", ref)
 	}
@@ -56,23 +57,19 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, configured, b
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-func (h *Handler) orderPage(r *http.Request, titleKey string, o *state.Order) orderPage {
-	l := h.lang(r)
-	if l.Brand == "" {
-		l.Brand = "Vipps"
-	}
+func (h *Handler) orderPage(l *Lang, title string, o *state.Order) orderPage {
 	return orderPage{
-		L:         l,
-		Title:     l.T(titleKey),
+		frame:     h.frame(l, title),
 		Order:     buyerView(o),
-		ShopURL:   h.cfg.ShopURL,
 		StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference),
 		ReturnURL: h.cfg.BasePath + "/return?reference=" + url.QueryEscape(o.Reference),
 	}
 }
 
 // confirmation serves the built-in confirmation page. It shows the order as
-// stored; an order that is not paid is sent to the return page instead.
+// stored, and says what has become of its money since (shipped, cancelled,
+// refunded, in part or in full); an order that is not paid is sent to the
+// return page instead.
 func (h *Handler) confirmation(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("reference")
 	o, err := h.svc.Order(ref)
@@ -84,7 +81,11 @@ func (h *Handler) confirmation(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "", "/return", ref)
 		return
 	}
-	h.render(w, http.StatusOK, "confirmation", h.orderPage(r, "confirmed.title", o))
+	l := h.lang(r)
+	title, summary := orderSummary(l, o)
+	page := h.orderPage(l, title, o)
+	page.Summary = summary
+	h.render(w, http.StatusOK, "confirmation", page)
 }
 
 // cancelled serves the built-in page for payments that did not go through,
@@ -100,7 +101,8 @@ func (h *Handler) cancelled(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "", "/return", ref)
 		return
 	}
-	h.render(w, http.StatusOK, "cancelled", h.orderPage(r, "cancelled.title", o))
+	l := h.lang(r)
+	h.render(w, http.StatusOK, "cancelled", h.orderPage(l, l.T("cancelled.title"), o))
 }
 
 // orderStatus serves GET {base}/orders/R: the buyer's view as JSON. A pending

@@ -30,6 +30,15 @@ type Config struct {
 	Language string
 	// Brand is the name shown to buyers: "Vipps" or "MobilePay".
 	Brand string
+	// ShopName is the shop's name at the top of every built-in page and in
+	// their titles. Empty: none.
+	ShopName string
+	// LogoURL is the address of the shop's logo, shown on every built-in
+	// page; or Logo (with LogoType) is the image itself, served at
+	// {base}/logo (see ReadLogo). Neither: no logo.
+	LogoURL  string
+	Logo     []byte
+	LogoType string
 	// SecureCookies marks the admin session cookie Secure: set it when the
 	// shop's public URL is https, also when TLS ends at a proxy in front.
 	SecureCookies bool
@@ -47,10 +56,13 @@ type Observer interface {
 
 // Handler serves the endpoints.
 type Handler struct {
-	svc *shop.Service
-	cfg Config
-	mux *http.ServeMux
-	log *zap.Logger
+	// currency is the shop's: its market decides how phone numbers,
+	// amounts and times are written.
+	currency string
+	svc      *shop.Service
+	cfg      Config
+	mux      *http.ServeMux
+	log      *zap.Logger
 }
 
 // New builds the endpoint handler. Paths outside the base path are not
@@ -63,8 +75,8 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.ShopURL == "" {
 		cfg.ShopURL = "/"
 	}
-	if _, ok := languages[cfg.Language]; !ok {
-		cfg.Language = "en"
+	if _, ok := messages[cfg.Language]; !ok {
+		cfg.Language = defaultLanguage
 	}
 	if cfg.Brand == "" {
 		cfg.Brand = "Vipps"
@@ -72,7 +84,10 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK"}
+	if svc != nil {
+		h.currency = svc.Catalog().Currency()
+	}
 	p := cfg.BasePath
 	h.mux.HandleFunc("POST "+p+"/checkout", h.checkout)
 	h.mux.HandleFunc("GET "+p+"/return", h.returnPage)
@@ -80,6 +95,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("GET "+p+"/cancelled", h.cancelled)
 	h.mux.HandleFunc("GET "+p+"/orders/{ref}", h.orderStatus)
 	h.mux.HandleFunc("GET "+p+"/shop.json", h.shopInfo)
+	h.mux.HandleFunc("GET "+p+"/logo", h.logo)
 	h.mux.HandleFunc("POST "+p+"/webhook", h.webhook)
 	h.mux.HandleFunc("GET "+p+"/orders", h.merchant(h.listOrders))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/ship", h.merchant(h.ship))

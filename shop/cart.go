@@ -2,8 +2,6 @@ package shop
 
 import (
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
@@ -21,34 +19,16 @@ const (
 	MaxCartLines = 50
 )
 
-var phonePattern = regexp.MustCompile(`^[0-9]{10,15}$`)
-
-// NormalizePhone turns "+47 912 34 567" into the MSISDN form Vipps wants
-// ("4791234567"). An empty input stays empty. It returns an InputError for
-// anything that is not 10-15 digits with an optional leading + and spaces.
-func NormalizePhone(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
-	}
-	s = strings.TrimPrefix(s, "+")
-	s = strings.NewReplacer(" ", "", "-", "").Replace(s)
-	if !phonePattern.MatchString(s) {
-		return "", &InputError{Field: "phone", Reason: "must be a phone number with country code, e.g. +47 912 34 567"}
-	}
-	return s, nil
-}
-
 // Price turns cart lines into priced order items using only the catalog.
 // Lines with the same SKU are merged. It returns an InputError naming the
 // problem for an empty cart, an unknown SKU, or a quantity outside 1..MaxQty,
 // and for a total over what Vipps accepts.
 func (c *Catalog) Price(lines []CartLine) ([]state.Item, int64, error) {
 	if len(lines) == 0 {
-		return nil, 0, &InputError{Field: "sku", Reason: "the cart is empty"}
+		return nil, 0, &InputError{Field: "sku", Code: CodeEmptyCart, Reason: "the cart is empty"}
 	}
 	if len(lines) > MaxCartLines {
-		return nil, 0, &InputError{Field: "sku", Reason: fmt.Sprintf("at most %d lines per order", MaxCartLines)}
+		return nil, 0, &InputError{Field: "sku", Code: CodeTooManyLines, Reason: fmt.Sprintf("at most %d lines per order", MaxCartLines)}
 	}
 	var items []state.Item
 	index := map[string]int{}
@@ -56,15 +36,15 @@ func (c *Catalog) Price(lines []CartLine) ([]state.Item, int64, error) {
 	for _, l := range lines {
 		p, ok := c.Lookup(l.SKU)
 		if !ok {
-			return nil, 0, &InputError{Field: "sku", Reason: fmt.Sprintf("unknown product %q", truncate(l.SKU, 64))}
+			return nil, 0, &InputError{Field: "sku", Code: CodeUnknownProduct, Reason: fmt.Sprintf("unknown product %q", truncate(l.SKU, 64))}
 		}
 		if l.Qty < 1 || l.Qty > MaxQty {
-			return nil, 0, &InputError{Field: "qty", Reason: fmt.Sprintf("quantity of %q must be between 1 and %d", p.SKU, MaxQty)}
+			return nil, 0, &InputError{Field: "qty", Code: CodeQuantity, Reason: fmt.Sprintf("quantity of %q must be between 1 and %d", p.SKU, MaxQty)}
 		}
 		if i, seen := index[p.SKU]; seen {
 			items[i].Qty += l.Qty
 			if items[i].Qty > MaxQty {
-				return nil, 0, &InputError{Field: "qty", Reason: fmt.Sprintf("quantity of %q must be between 1 and %d", p.SKU, MaxQty)}
+				return nil, 0, &InputError{Field: "qty", Code: CodeQuantity, Reason: fmt.Sprintf("quantity of %q must be between 1 and %d", p.SKU, MaxQty)}
 			}
 		} else {
 			index[p.SKU] = len(items)
@@ -72,7 +52,7 @@ func (c *Catalog) Price(lines []CartLine) ([]state.Item, int64, error) {
 		}
 		total += p.Price * int64(l.Qty)
 		if total > MaxAmount {
-			return nil, 0, &InputError{Field: "qty", Reason: "the order total is larger than a Vipps payment may be"}
+			return nil, 0, &InputError{Field: "qty", Code: CodeTotalTooLarge, Reason: "the order total is larger than a Vipps payment may be"}
 		}
 	}
 	return items, total, nil

@@ -142,21 +142,6 @@ func TestPriceTotalLimit(t *testing.T) {
 	}
 }
 
-func TestNormalizePhone(t *testing.T) {
-	good := map[string]string{"": "", "4791234567": "4791234567", "+47 912 34 567": "4791234567", " 45-12345678 ": "4512345678"}
-	for in, want := range good {
-		got, err := NormalizePhone(in)
-		if err != nil || got != want {
-			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"12345", "+47 912 34 567 1234 56", "47912abc67", "<script>"} {
-		if _, err := NormalizePhone(in); err == nil {
-			t.Errorf("NormalizePhone(%q) accepted", in)
-		}
-	}
-}
-
 func TestNewReference(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {

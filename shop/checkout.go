@@ -41,7 +41,7 @@ type CheckoutResult struct {
 // Vipps and follows it (the buyer has been told to try again, so a payment
 // that does exist simply expires unpaid).
 func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutResult, error) {
-	phone, err := NormalizePhone(req.Phone)
+	phone, err := NormalizePhone(req.Phone, MarketOf(s.catalog.Currency()))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	}
 	express := len(s.catalog.shipping) > 0
 	if express && total+s.catalog.maxShipping() > MaxAmount {
-		return nil, &InputError{Field: "qty", Reason: "the order total with delivery is larger than a Vipps payment may be"}
+		return nil, &InputError{Field: "qty", Code: CodeTotalTooLarge, Reason: "the order total with delivery is larger than a Vipps payment may be"}
 	}
 	ref, err := NewReference(s.cfg.ReferencePrefix)
 	if err != nil {

@@ -10,7 +10,21 @@ import (
 type InputError struct {
 	Field  string
 	Reason string
+	// Code names the kind of mistake for pages that explain it in the
+	// buyer's own language (one of the Code constants); empty for mistakes
+	// only an API caller can make.
+	Code string
 }
+
+// Codes of the mistakes a buyer can make at checkout.
+const (
+	CodePhone          = "phone"
+	CodeUnknownProduct = "unknown_product"
+	CodeQuantity       = "quantity"
+	CodeEmptyCart      = "empty_cart"
+	CodeTooManyLines   = "too_many_lines"
+	CodeTotalTooLarge  = "total_too_large"
+)
 
 func (e *InputError) Error() string {
 	if e.Field == "" {

@@ -1,45 +1,117 @@
-// Dresses the buy buttons in the shop's brand. The server decides it
-// (Vipps for NOK and SEK, MobilePay for DKK and EUR, unless the Caddyfile's
-// `brand` says otherwise) and publishes it with the catalog at
-// /vipps/shop.json; the page also shows the server's prices from there, so
-// it never advertises a price the server would not charge. Without
-// JavaScript the page keeps its static texts and still works.
+// The demo shop's little JavaScript, shared by its pages. It
+//  - speaks the visitor's language (en, nb, da, sv, fi; texts.json),
+//  - dresses the pay button in the shop's brand and shows the server's
+//    prices, both from /vipps/shop.json (Vipps for NOK and SEK, MobilePay
+//    for DKK and EUR, unless the Caddyfile's `brand` says otherwise), so the
+//    page never advertises a price the server would not charge,
+//  - keeps the cart in localStorage: a product's button adds to it, and the
+//    header counts what is in it.
+// Without JavaScript every product's form still posts to /vipps/checkout
+// and buys that product at once.
 "use strict";
 
-(async function () {
-	let info;
+window.demoShop = (async function () {
+	const languages = ["en", "nb", "da", "sv", "fi"];
+	const wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"])
+		.map((l) => l.toLowerCase().split("-")[0]).map((l) => (l === "no" || l === "nn" ? "nb" : l));
+	const lang = wanted.find((l) => languages.includes(l)) || "en";
+
+	let info = { brand: "Vipps", currency: "NOK", products: [] };
+	let texts = {};
 	try {
-		const resp = await fetch("/vipps/shop.json", { headers: { Accept: "application/json" } });
-		if (!resp.ok) {
-			return;
+		const [shopResp, textResp] = await Promise.all([
+			fetch("/vipps/shop.json", { headers: { Accept: "application/json" } }),
+			fetch("texts.json"),
+		]);
+		if (shopResp.ok) {
+			info = await shopResp.json();
 		}
-		info = await resp.json();
+		if (textResp.ok) {
+			const all = await textResp.json();
+			texts = Object.assign({}, all.en, all[lang]);
+		}
 	} catch {
-		return;
+		// The static texts and prices stay.
 	}
 	const brand = info.brand === "MobilePay" ? "MobilePay" : "Vipps";
+	const market = { NOK: "NO", DKK: "DK", SEK: "SE", EUR: "FI" }[info.currency] || "NO";
+	const numberFormat = new Intl.NumberFormat(lang + "-" + market, { style: "currency", currency: info.currency || "NOK" });
+	const money = (minor) => numberFormat.format(minor / 100);
+	const t = (key, args) => {
+		let s = texts[key] || key;
+		for (const [name, value] of Object.entries(Object.assign({ brand }, args))) {
+			s = s.split("{" + name + "}").join(String(value));
+		}
+		return s;
+	};
+	const products = new Map((info.products || []).map((p) => [p.sku, p]));
+
+	// The cart: {sku: qty}, only products the shop sells.
+	const key = "demo-shop-cart";
+	const read = () => {
+		try {
+			const raw = JSON.parse(localStorage.getItem(key) || "{}");
+			const cart = {};
+			for (const [sku, qty] of Object.entries(raw)) {
+				const n = Math.floor(Number(qty));
+				if (n > 0 && (products.size === 0 || products.has(sku))) {
+					cart[sku] = Math.min(n, 99);
+				}
+			}
+			return cart;
+		} catch {
+			return {};
+		}
+	};
+	const write = (cart) => {
+		localStorage.setItem(key, JSON.stringify(cart));
+		showCount();
+	};
+	const count = () => Object.values(read()).reduce((a, b) => a + b, 0);
+	function showCount() {
+		const n = count();
+		for (const el of document.querySelectorAll("[data-cart-count]")) {
+			el.textContent = n === 0 ? t("cart.link.0") : n === 1 ? t("cart.link.1") : t("cart.link.n", { n });
+		}
+	}
+
+	document.documentElement.lang = lang;
 	document.documentElement.dataset.brand = brand.toLowerCase();
-	for (const button of document.querySelectorAll(".vipps-button[data-label]")) {
-		button.textContent = button.dataset.label.replace("{brand}", brand);
+	for (const el of document.querySelectorAll("[data-t]")) {
+		el.textContent = t(el.dataset.t);
 	}
-	for (const el of document.querySelectorAll("[data-brand-name]")) {
-		el.textContent = brand;
+	for (const el of document.querySelectorAll("[data-t-label]")) {
+		el.setAttribute("aria-label", t(el.dataset.tLabel));
 	}
-	const money = (minor) => (minor / 100).toFixed(2) + " " + (info.currency === "NOK" || info.currency === "DKK" || info.currency === "SEK" ? "kr" : "€");
-	for (const p of info.products || []) {
-		for (const el of document.querySelectorAll(`[data-price-of="${CSS.escape(p.sku)}"]`)) {
+	if (document.body.dataset.title) {
+		document.title = t(document.body.dataset.title);
+	}
+	for (const [sku, p] of products) {
+		for (const el of document.querySelectorAll(`[data-price-of="${CSS.escape(sku)}"]`)) {
 			el.textContent = money(p.price);
 		}
-		for (const row of document.querySelectorAll(`tr.line[data-sku="${CSS.escape(p.sku)}"]`)) {
-			row.dataset.unitOre = String(p.price);
-			const unit = row.querySelector(".unit-price");
-			if (unit) {
-				unit.textContent = money(p.price);
+	}
+
+	// A product's form adds to the cart instead of buying at once.
+	for (const form of document.querySelectorAll("form.buy")) {
+		const sku = form.querySelector('input[name="sku"]').value;
+		const button = form.querySelector('button[type="submit"]');
+		button.textContent = t("add");
+		button.classList.remove("vipps-button");
+		button.classList.add("add-button");
+		form.addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			const qty = Math.max(1, Math.floor(Number(form.querySelector('input[name="qty"]').value) || 1));
+			const cart = read();
+			cart[sku] = Math.min((cart[sku] || 0) + qty, 99);
+			write(cart);
+			const status = document.getElementById("added");
+			if (status) {
+				status.textContent = t("added", { name: (products.get(sku) || { name: sku }).name, qty: cart[sku] });
 			}
-		}
+		});
 	}
-	const cart = document.getElementById("cart");
-	if (cart) {
-		cart.dispatchEvent(new Event("input"));
-	}
+	showCount();
+	document.documentElement.dataset.ready = "true";
+	return { t, money, products, read, write, lang, brand };
 })();
