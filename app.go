@@ -235,27 +235,35 @@ func (a *App) Start() error {
 	return nil
 }
 
-// Stop stops every shop after its background work has returned, and
-// releases its database and simulator (closed when no newer config holds
-// them).
+// Stop ends every shop's background work and waits for it. The shops go
+// on answering requests: Caddy stops its apps in no fixed order, so the
+// HTTP servers of this config may still be finishing requests (and, while
+// a reload hands over the listeners, taking new ones). Cleanup releases the
+// databases once those servers are done.
 func (a *App) Stop() error {
 	for _, e := range a.sortedEntries() {
-		e.stop()
+		if rt := e.runtime.Load(); rt != nil {
+			rt.stopBackground()
+		}
 	}
 	return nil
 }
 
+// stop takes the shop's runtime out of service and releases it.
 func (e *shopEntry) stop() {
 	if rt := e.runtime.Swap(nil); rt != nil {
-		rt.stop()
+		rt.finish()
 	}
 }
 
-// Cleanup ends waits for shops that never started (a config that was only
+// Cleanup runs after every app of the config has stopped: it releases each
+// shop's database and simulator (closed when no newer config holds them)
+// and ends waits for shops that never started (a config that was only
 // validated, or failed to start).
 func (a *App) Cleanup() error {
 	for _, e := range a.sortedEntries() {
 		e.once.Do(func() { close(e.started) })
+		e.stop()
 	}
 	return nil
 }

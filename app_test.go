@@ -428,3 +428,23 @@ func TestDemoRestartedBetweenApproveAndShip(t *testing.T) {
 		t.Fatalf("after the restart and ship: %+v", o)
 	}
 }
+
+// TestStoppedAppServesUntilCleanup: Caddy stops the apps of a retiring
+// config in no fixed order, so the vipps app may stop while the old HTTP
+// server still finishes (and, during the listener hand-over, takes)
+// requests. Those must be served, not answered 503; the database goes in
+// Cleanup.
+func TestStoppedAppServesUntilCleanup(t *testing.T) {
+	startShop(t, shopConfig{})
+	app, err := caddy.ActiveContext().App("vipps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.(*caddyvipps.App).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := checkout(t, url.Values{"sku": {"mug"}})
+	if ref == "" {
+		t.Fatal("no order")
+	}
+}

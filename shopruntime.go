@@ -21,8 +21,9 @@ import (
 
 // shopRuntime is a started shop: its order database, Vipps client,
 // payment flow, endpoints and background work (webhook registration,
-// poller, outbox). The app starts it in Start and stops it in Stop, after
-// every goroutine it started has returned.
+// poller, outbox). The app starts it in Start, stops its background work
+// in Stop and releases its database in Cleanup, once the HTTP servers of the
+// config are done with it.
 type shopRuntime struct {
 	spec      *shopSpec
 	publicURL string
@@ -37,7 +38,7 @@ type shopRuntime struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
-	// requests counts requests in flight, so that Stop lets them finish
+	// requests counts requests in flight, so that finish lets them end
 	// before the database may close.
 	mu       sync.Mutex
 	stopping bool
@@ -187,16 +188,25 @@ func (rt *shopRuntime) enter() bool {
 
 func (rt *shopRuntime) leave() { rt.requests.Done() }
 
-// stop ends the background work and waits for it, lets requests in flight
-// finish (for a while), then releases the database and the simulator.
-func (rt *shopRuntime) stop() {
-	rt.mu.Lock()
-	rt.stopping = true
-	rt.mu.Unlock()
+// stopBackground ends the background work (webhook registration, poller,
+// outbox) and waits for it. Requests are still served: the app stops before
+// the HTTP servers of a retiring config have finished their requests, and
+// the order database stays open until finish.
+func (rt *shopRuntime) stopBackground() {
 	if rt.cancel != nil {
 		rt.cancel()
 	}
 	rt.bg.Wait()
+}
+
+// finish refuses new requests, lets those in flight finish (for a while),
+// then releases the database and the simulator. It runs when the config is
+// cleaned up, after the HTTP servers that could call the shop have stopped.
+func (rt *shopRuntime) finish() {
+	rt.stopBackground()
+	rt.mu.Lock()
+	rt.stopping = true
+	rt.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		rt.requests.Wait()
@@ -205,7 +215,7 @@ func (rt *shopRuntime) stop() {
 	select {
 	case <-done:
 	case <-time.After(requestDrain):
-		// Caddy waits for the stop: do not hold up a reload. A config
+		// Caddy waits for the clean-up: do not hold up a reload. A config
 		// that replaces this one keeps the database open anyway; on
 		// shutdown, what still runs gets ErrClosed (a 503).
 		rt.log.Warn("requests still running after the shop stopped")
