@@ -54,6 +54,7 @@ const (
 	simAddr    = "127.0.0.1:9290"
 	simURL     = "http://" + simAddr
 	adminToken = "bench-admin-token-123"
+	adminAddr  = "localhost:2990"
 )
 
 func main() {
@@ -62,6 +63,7 @@ func main() {
 	dur := flag.Duration("d", 8*time.Second, "duration of each measurement")
 	quick := flag.Bool("quick", false, "a few seconds in all (CI): 1 and 4 buyers for 1s; fails if any request fails")
 	growth := flag.Int("growth", 0, "finished orders to preload into the store before starting Caddy")
+	flag.StringVar(&profileDir, "profile", "", "a directory for Caddy's CPU profile of each measurement (<path>-<buyers>.pprof, from the admin endpoint); profiling costs CPU, so figures from a profiled run are not comparable")
 	flag.Parse()
 	if *quick {
 		*conc, *dur = "1,4", time.Second
@@ -167,9 +169,9 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	failures := int64(0)
 	for _, c := range levels {
 		direct := measure(pid, c, dur, b.direct)
-		proxied := measure(pid, c, dur, b.proxied)
-		checkout := measure(pid, c, dur, b.checkout)
-		order := measure(pid, c, dur, b.order)
+		proxied := profiled("proxy", c, dur, func() result { return measure(pid, c, dur, b.proxied) })
+		checkout := profiled("checkout", c, dur, func() result { return measure(pid, c, dur, b.checkout) })
+		order := profiled("order", c, dur, func() result { return measure(pid, c, dur, b.order) })
 		rates[c] = checkout.Rate()
 		for _, row := range []struct {
 			name string
@@ -201,9 +203,56 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 
 func ms(d time.Duration) string { return load.Ms(d) }
 
+// profileDir, when set, receives a CPU profile of Caddy per measurement.
+var profileDir string
+
+// profiled runs a measurement while Caddy's admin endpoint records a CPU
+// profile of it, written to profileDir as <path>-<buyers>.pprof.
+func profiled(path string, c int, dur time.Duration, measure func() result) result {
+	if profileDir == "" {
+		return measure()
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- fetchProfile(filepath.Join(profileDir, fmt.Sprintf("%s-%d.pprof", path, c)), dur)
+	}()
+	r := measure()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profile:", err)
+	}
+	return r
+}
+
+func fetchProfile(file string, dur time.Duration) error {
+	secs := int(dur.Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", adminAddr, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", file, resp.StatusCode)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func caddyfile(dataDir, work string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2990
+	admin %s
 	http_port 8090
 	persist_config off
 	skip_install_trust
@@ -240,7 +289,7 @@ http://localhost:8090 {
 	}
 	respond "shop" 200
 }
-`, filepath.Join(work, "caddy-storage"), simAddr, simURL, shopURL, adminToken, dataDir)
+`, adminAddr, filepath.Join(work, "caddy-storage"), simAddr, simURL, shopURL, adminToken, dataDir)
 }
 
 // --- the buyers ---
