@@ -408,9 +408,26 @@ func TestThreeInstancesOnPostgres(t *testing.T) {
 			t.Errorf("shipped order %s captured %d of %d", ref, p.Aggregate.CapturedAmount.Value, p.Aggregate.AuthorizedAmount.Value)
 		}
 	}
-	code, body, _, _ := try(http.MethodGet, clusterSim+"/_sim/webhooks", "")
-	if code != 200 || strings.Count(body, `"url"`) != 1 {
-		t.Errorf("webhook registrations at vipps: %s", body)
+	// One registration at Vipps in the end: one that an instance left
+	// without storing its secret (killed in between, or racing another when
+	// the database restarted under the lock) fails every signature, and the
+	// first failure makes an instance remove it (at most once a minute).
+	registrations := func() (int, string) {
+		code, body, _, _ := try(http.MethodGet, clusterSim+"/_sim/webhooks", "")
+		if code != 200 {
+			return -1, body
+		}
+		return strings.Count(body, `"url"`), body
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		n, body := registrations()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("webhook registrations at vipps: %s", body)
+			break
+		}
 	}
 	t.Logf("instances 3, buyers %d, kills %d, PostgreSQL restarts 1; orders acknowledged %d, orders %d, payments at vipps %d, shipped %d, receipts %d; lost %d, double-applied %d",
 		buyers, kills, len(acked), len(local), len(payments), len(shipped), len(receipts), lost, doubles)

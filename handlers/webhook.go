@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-vipps/caddy-vipps/shop"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
@@ -27,16 +28,10 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		h.rejectWebhook(w, r, http.StatusBadRequest, "unreadable body", err)
 		return
 	}
-	secret, ok := h.svc.WebhookSecret()
-	if !ok {
-		h.rejectWebhook(w, r, http.StatusUnauthorized, "no webhook registration yet", nil)
-		return
-	}
 	skew := 5 * time.Minute
 	if h.cfg.WebhookMaxSkew > 0 {
 		skew = time.Duration(h.cfg.WebhookMaxSkew)
 	}
-	verifier := vipps.WebhookVerifier{Secret: secret, MaxSkew: skew}
 	// Vipps signs the URL it was given at registration: verify against
 	// that, so a proxy or CDN in front may rewrite Host and path.
 	signed := r.Clone(r.Context())
@@ -44,7 +39,15 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		signed.Host = u.Host
 		signed.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	}
-	if err := verifier.Verify(signed, body); err != nil {
+	err = h.svc.VerifyWebhook(func(secret string) error {
+		v := vipps.WebhookVerifier{Secret: secret, MaxSkew: skew}
+		return v.Verify(signed, body)
+	})
+	if errors.Is(err, shop.ErrNoWebhookRegistration) {
+		h.rejectWebhook(w, r, http.StatusUnauthorized, "no webhook registration yet", nil)
+		return
+	}
+	if err != nil {
 		h.rejectWebhook(w, r, http.StatusUnauthorized, "signature", err)
 		return
 	}

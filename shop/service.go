@@ -82,6 +82,10 @@ type Service struct {
 	lastRefresh map[string]time.Time
 
 	notifyClient *http.Client
+
+	// webhookRecheck asks KeepWebhookRegistered to look at the
+	// registrations at Vipps again (a delivery failed its signature).
+	webhookRecheck chan struct{}
 }
 
 // New builds a Service. The store and client are shared; the service does not
@@ -120,15 +124,16 @@ func New(cfg Config, catalog *Catalog, store state.Store, client *vipps.Client, 
 		observer = nopObserver{}
 	}
 	return &Service{
-		cfg:          cfg,
-		catalog:      catalog,
-		store:        store,
-		vipps:        client,
-		log:          log,
-		observer:     observer,
-		now:          time.Now,
-		lastRefresh:  map[string]time.Time{},
-		notifyClient: &http.Client{Timeout: 10 * time.Second},
+		cfg:            cfg,
+		catalog:        catalog,
+		store:          store,
+		vipps:          client,
+		log:            log,
+		observer:       observer,
+		now:            time.Now,
+		lastRefresh:    map[string]time.Time{},
+		notifyClient:   &http.Client{Timeout: 10 * time.Second},
+		webhookRecheck: make(chan struct{}, 1),
 	}, nil
 }
 
