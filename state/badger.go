@@ -247,6 +247,27 @@ func getOrder(txn *badger.Txn, ref string) (*Order, error) {
 	return &o, nil
 }
 
+// getOrderStored reads an order and the bytes it is stored as.
+func getOrderStored(txn *badger.Txn, ref string) (*Order, []byte, error) {
+	key := prefixOrder + ref
+	item, err := txn.Get([]byte(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var o Order
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, nil, fmt.Errorf("decoding %s: %w", key, err)
+	}
+	return &o, raw, nil
+}
+
 func getJSON(txn *badger.Txn, key string, v any) error {
 	item, err := txn.Get([]byte(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {

@@ -28,11 +28,11 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 	)
 	err := s.retry(func(txn *badger.Txn) error {
 		result, changed = nil, false
-		cur, err := getOrder(txn, ref)
+		cur, stored, err := getOrderStored(txn, ref)
 		if err != nil {
 			return err
 		}
-		res, err := Transition(cur, src, s.now().UTC(), s.history, fn)
+		res, err := Transition(cur, stored, src, s.now().UTC(), s.history, fn)
 		if err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 			return nil
 		}
 		if res.OrderChanged {
-			if err := putJSON(txn, prefixOrder+ref, res.After); err != nil {
+			if err := txn.Set([]byte(prefixOrder+ref), res.Encoded); err != nil {
 				return err
 			}
 			if err := writeIndexes(txn, cur, res.After); err != nil {

@@ -37,46 +37,56 @@ func (tx *Tx) Buyer() (*Buyer, time.Duration) { return tx.buyer, tx.buyerTTL }
 // Transition is the engine-neutral core of Update: it runs fn on a copy of
 // cur, derives the status, validates the change and adds the history
 // entry. Every engine's Update calls it inside its own transaction (with
-// cur read under the order's lock) and writes what it returns: After when
+// cur read under the order's lock) and writes what it returns: Encoded when
 // OrderChanged, the Tx's jobs and buyer details in any case. It changes
 // nothing itself.
-func Transition(cur *Order, src Source, now time.Time, historyLimit int, fn func(o *Order, tx *Tx) error) (*TransitionResult, error) {
-	before, err := json.Marshal(cur)
-	if err != nil {
-		return nil, err
-	}
-	var work Order
-	if err := json.Unmarshal(before, &work); err != nil {
-		return nil, err
-	}
-	tx := &Tx{}
-	ferr := fn(&work, tx)
-	switch {
-	case errors.Is(ferr, ErrNoChange):
-		work = *cur
-	case ferr != nil:
-		return nil, ferr
-	default:
-		if err := settleStatus(cur, &work); err != nil {
+//
+// stored is cur as the engine read it, when the engine keeps the bytes it
+// wrote (nil otherwise): a change that leaves the order's encoding as
+// stored is no change, and nothing is written.
+func Transition(cur *Order, stored []byte, src Source, now time.Time, historyLimit int, fn func(o *Order, tx *Tx) error) (*TransitionResult, error) {
+	before := stored
+	if before == nil {
+		var err error
+		if before, err = json.Marshal(cur); err != nil {
 			return nil, err
 		}
 	}
-	after, err := json.Marshal(&work)
+	work := cur.Clone()
+	tx := &Tx{}
+	ferr := fn(work, tx)
+	switch {
+	case errors.Is(ferr, ErrNoChange):
+		work = cur
+	case ferr != nil:
+		return nil, ferr
+	default:
+		if err := settleStatus(cur, work); err != nil {
+			return nil, err
+		}
+	}
+	res := &TransitionResult{Tx: tx, After: cur}
+	if work == cur {
+		return res, nil
+	}
+	after, err := json.Marshal(work)
 	if err != nil {
 		return nil, err
 	}
-	res := &TransitionResult{Tx: tx, After: cur}
 	if bytes.Equal(before, after) {
 		return res, nil
 	}
-	if err := validate(cur, &work); err != nil {
+	if err := validate(cur, work); err != nil {
 		return nil, err
 	}
 	if work.Status != cur.Status || tx.note != "" {
 		work.History = appendHistory(work.History, HistoryEntry{At: now, Source: src, From: cur.Status, To: work.Status, Note: tx.note}, historyLimit)
 	}
 	work.UpdatedAt = now
-	res.After, res.OrderChanged = &work, true
+	if res.Encoded, err = json.Marshal(work); err != nil {
+		return nil, err
+	}
+	res.After, res.OrderChanged = work, true
 	return res, nil
 }
 
@@ -86,6 +96,8 @@ type TransitionResult struct {
 	After *Order
 	// OrderChanged tells whether After must be written.
 	OrderChanged bool
+	// Encoded is After as JSON, to be written when OrderChanged.
+	Encoded []byte
 	// Tx holds the jobs and buyer details to write with it.
 	Tx *Tx
 }

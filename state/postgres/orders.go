@@ -118,7 +118,8 @@ func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx 
 		if err != nil {
 			return err
 		}
-		res, err := state.Transition(cur, src, s.now().UTC(), s.history, fn)
+		// jsonb keeps no bytes as written: Transition encodes cur itself.
+		res, err := state.Transition(cur, nil, src, s.now().UTC(), s.history, fn)
 		if err != nil {
 			return err
 		}
@@ -127,12 +128,8 @@ func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx 
 			return nil
 		}
 		if res.OrderChanged {
-			data, err := json.Marshal(res.After)
-			if err != nil {
-				return err
-			}
 			if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, check_ns = $3, data = $4 WHERE reference = $1`,
-				ref, string(res.After.Status), checkNS(res.After), data); err != nil {
+				ref, string(res.After.Status), checkNS(res.After), res.Encoded); err != nil {
 				return err
 			}
 		}
