@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -16,18 +15,10 @@ import (
 // a new tab too: everything it needs is in the URL).
 func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("reference")
-	o, err := h.svc.Order(ref)
+	o, err := h.svc.Returned(r.Context(), ref)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
-	}
-	if o.Status.Pending() {
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-		fresh, err := h.svc.Refresh(ctx, ref, state.SourceReturn)
-		cancel()
-		if err == nil {
-			o = fresh
-		}
 	}
 	switch {
 	case o.Payment.Authorized > 0:

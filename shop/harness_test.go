@@ -36,6 +36,14 @@ type harness struct {
 	mods   []modification
 	faults []tapFault
 	onMod  func(modification) // called for every modification the simulator handled
+	gets   int                // payments read at the simulator
+}
+
+// reads is how many times the shop has read a payment at the simulator.
+func (h *harness) reads() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gets
 }
 
 // modification is a capture, cancel or refund as it reached Vipps.
@@ -138,6 +146,11 @@ func (h *harness) clearFaults() {
 // then dropped.
 func (h *harness) tap(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/epayment/v1/payments/"), "/")
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/epayment/v1/payments/") && len(parts) == 1 {
+		h.mu.Lock()
+		h.gets++
+		h.mu.Unlock()
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/epayment/v1/payments/") || len(parts) != 2 || parts[0] == "" {
 		h.sim.ServeHTTP(w, r)
 		return

@@ -236,9 +236,16 @@ func (r *modelRun) portal(t *rapid.T) {
 func (r *modelRun) webhook(t *rapid.T) {
 	p := r.h.atVipps(r.ref)
 	ev := p.Events[rapid.IntRange(0, len(p.Events)-1).Draw(t, "event")]
-	if err := r.h.svc.HandleWebhook(bg, &vipps.WebhookEvent{MSN: harnessMSN, Reference: r.ref, Name: ev.Name}); err != nil {
+	if err := r.h.svc.HandleWebhook(bg, webhookOf(ev)); err != nil {
 		t.Fatalf("webhook: %v", err)
 	}
+}
+
+// webhookOf is the delivery Vipps makes of a payment event: its name,
+// amount, Idempotency-Key and outcome.
+func webhookOf(ev vipps.PaymentEvent) *vipps.WebhookEvent {
+	return &vipps.WebhookEvent{MSN: harnessMSN, Reference: ev.Reference, PSPReference: ev.PSPReference, Name: ev.Name,
+		Amount: ev.Amount, Timestamp: ev.Timestamp, IdempotencyKey: ev.IdempotencyKey, Success: ev.Success}
 }
 
 // poll lets time pass until the poller looks at orders with money reserved.
@@ -316,7 +323,7 @@ func (r *modelRun) check(t *rapid.T) {
 func (r *modelRun) settle(t *rapid.T) {
 	r.h.clearFaults()
 	for _, ev := range r.h.atVipps(r.ref).Events {
-		_ = r.h.svc.HandleWebhook(bg, &vipps.WebhookEvent{MSN: harnessMSN, Reference: r.ref, Name: ev.Name})
+		_ = r.h.svc.HandleWebhook(bg, webhookOf(ev))
 	}
 	for range 5 {
 		r.h.runWorker()

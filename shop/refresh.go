@@ -31,6 +31,31 @@ func (s *Service) Refresh(ctx context.Context, ref string, src state.Source) (*s
 	if err != nil {
 		return nil, err
 	}
+	return s.refresh(ctx, cur, src)
+}
+
+// Returned is the order a buyer comes back to from Vipps: refreshed from
+// Vipps while it is still pending (the redirect proves nothing), as stored
+// once decided. When Vipps cannot be asked, the stored order is returned.
+func (s *Service) Returned(ctx context.Context, ref string) (*state.Order, error) {
+	o, err := s.Order(ref)
+	if err != nil || !o.Status.Pending() {
+		return o, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, returnWait)
+	defer cancel()
+	if fresh, err := s.refresh(ctx, o, state.SourceReturn); err == nil {
+		return fresh, nil
+	}
+	return o, nil
+}
+
+// returnWait bounds the look at Vipps on the buyer's return.
+const returnWait = 10 * time.Second
+
+// refresh is Refresh of an order already read.
+func (s *Service) refresh(ctx context.Context, cur *state.Order, src state.Source) (*state.Order, error) {
+	ref := cur.Reference
 	s.noteRefresh(ref)
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()
@@ -55,7 +80,7 @@ func (s *Service) RefreshIfStale(ctx context.Context, ref string, src state.Sour
 	if !o.Status.Pending() || !s.refreshDue(ref, minAge) {
 		return o, nil
 	}
-	fresh, err := s.Refresh(ctx, ref, src)
+	fresh, err := s.refresh(ctx, o, src)
 	if err != nil {
 		s.log.Debug("refresh failed", zap.String("reference", ref), zap.Error(err))
 		return o, nil
