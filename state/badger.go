@@ -25,6 +25,7 @@ type BadgerStore struct {
 	locks   [256]sync.Mutex
 	claimMu sync.Mutex
 	excl    sync.Map // name → *sync.Mutex, for Exclusive
+	orders  orderCache
 }
 
 // Key layout. Every key is ASCII.
@@ -137,7 +138,7 @@ func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
-		if err := putJSON(txn, prefixOrder+o.Reference, o); err != nil {
+		if err := s.putOrder(txn, o); err != nil {
 			return err
 		}
 		if err := writeIndexes(txn, nil, o); err != nil {
@@ -157,7 +158,7 @@ func (s *BadgerStore) Get(ref string) (*Order, error) {
 	var o *Order
 	err := s.view(func(txn *badger.Txn) error {
 		var err error
-		o, err = getOrder(txn, ref)
+		o, err = s.getOrder(txn, ref)
 		return err
 	})
 	return o, err
@@ -239,16 +240,15 @@ func (s *BadgerStore) retry(fn func(txn *badger.Txn) error) error {
 	return fmt.Errorf("giving up after repeated conflicts: %w", err)
 }
 
-func getOrder(txn *badger.Txn, ref string) (*Order, error) {
-	var o Order
-	if err := getJSON(txn, prefixOrder+ref, &o); err != nil {
-		return nil, err
-	}
-	return &o, nil
+// getOrder reads an order.
+func (s *BadgerStore) getOrder(txn *badger.Txn, ref string) (*Order, error) {
+	o, _, err := s.getOrderStored(txn, ref)
+	return o, err
 }
 
-// getOrderStored reads an order and the bytes it is stored as.
-func getOrderStored(txn *badger.Txn, ref string) (*Order, []byte, error) {
+// getOrderStored reads an order and the bytes it is stored as, decoding
+// them only when the cache does not hold them.
+func (s *BadgerStore) getOrderStored(txn *badger.Txn, ref string) (*Order, []byte, error) {
 	key := prefixOrder + ref
 	item, err := txn.Get([]byte(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -261,11 +261,35 @@ func getOrderStored(txn *badger.Txn, ref string) (*Order, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if o, ok := s.orders.get(ref, raw); ok {
+		return o, raw, nil
+	}
 	var o Order
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, nil, fmt.Errorf("decoding %s: %w", key, err)
 	}
+	s.orders.put(ref, raw, o.Clone())
 	return &o, raw, nil
+}
+
+// putOrder writes an order (its indexes are the caller's).
+func (s *BadgerStore) putOrder(txn *badger.Txn, o *Order) error {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return s.setOrder(txn, o, raw)
+}
+
+// setOrder writes an order already encoded as raw, and remembers the pair.
+// Should the transaction not commit, the stored bytes differ from the
+// remembered ones and the next read decodes.
+func (s *BadgerStore) setOrder(txn *badger.Txn, o *Order, raw []byte) error {
+	if err := txn.Set([]byte(prefixOrder+o.Reference), raw); err != nil {
+		return err
+	}
+	s.orders.put(o.Reference, raw, o.Clone())
+	return nil
 }
 
 func getJSON(txn *badger.Txn, key string, v any) error {

@@ -21,7 +21,7 @@ func (s *BadgerStore) ClaimChecks(now time.Time, lease time.Duration, max int) (
 			return err
 		}
 		for _, ref := range refs {
-			o, err := getOrder(txn, ref)
+			o, err := s.getOrder(txn, ref)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
@@ -30,7 +30,7 @@ func (s *BadgerStore) ClaimChecks(now time.Time, lease time.Duration, max int) (
 			}
 			moved := *o
 			moved.NextCheckAt = now.Add(lease).UTC()
-			if err := putJSON(txn, prefixOrder+ref, &moved); err != nil {
+			if err := s.putOrder(txn, &moved); err != nil {
 				return err
 			}
 			if err := writeIndexes(txn, o, &moved); err != nil {

@@ -158,7 +158,7 @@ func (s *BadgerStore) List(cursor string, limit int, f ListFilter) ([]*Order, st
 	orders := make([]*Order, 0, len(tails))
 	err = s.view(func(txn *badger.Txn) error {
 		for _, t := range tails {
-			o, err := getOrder(txn, t[17:])
+			o, err := s.getOrder(txn, t[17:])
 			if err != nil {
 				return err
 			}

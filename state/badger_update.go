@@ -28,7 +28,7 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 	)
 	err := s.retry(func(txn *badger.Txn) error {
 		result, changed = nil, false
-		cur, stored, err := getOrderStored(txn, ref)
+		cur, stored, err := s.getOrderStored(txn, ref)
 		if err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 			return nil
 		}
 		if res.OrderChanged {
-			if err := txn.Set([]byte(prefixOrder+ref), res.Encoded); err != nil {
+			if err := s.setOrder(txn, res.After, res.Encoded); err != nil {
 				return err
 			}
 			if err := writeIndexes(txn, cur, res.After); err != nil {

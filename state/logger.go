@@ -5,27 +5,24 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // badgerLogger adapts zap to Badger's four-method logger. Badger's info and
 // debug chatter goes to debug.
 type badgerLogger struct{ l *zap.Logger }
 
-func (b badgerLogger) log(level func(string, ...zap.Field), format string, args ...any) {
-	if b.l == nil {
+func (b badgerLogger) log(level zapcore.Level, format string, args ...any) {
+	if b.l == nil || !b.l.Core().Enabled(level) {
+		// Badger logs on its write path: format only what is written.
 		return
 	}
-	level(strings.TrimSpace(fmt.Sprintf(format, args...)))
-}
-
-func (b badgerLogger) Errorf(f string, a ...any)   { b.log(b.logger().Error, f, a...) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.log(b.logger().Warn, f, a...) }
-func (b badgerLogger) Infof(f string, a ...any)    { b.log(b.logger().Debug, f, a...) }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.log(b.logger().Debug, f, a...) }
-
-func (b badgerLogger) logger() *zap.Logger {
-	if b.l == nil {
-		return zap.NewNop()
+	if ce := b.l.Check(level, strings.TrimSpace(fmt.Sprintf(format, args...))); ce != nil {
+		ce.Write()
 	}
-	return b.l
 }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log(zapcore.ErrorLevel, f, a...) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log(zapcore.WarnLevel, f, a...) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.log(zapcore.DebugLevel, f, a...) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.log(zapcore.DebugLevel, f, a...) }
