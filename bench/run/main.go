@@ -22,6 +22,11 @@
 //	./xcaddy.sh build && go run ./bench/run                 # the full run
 //	go run ./bench/run -growth 1000000                      # with a million orders
 //	go run ./bench/run -quick                               # seconds; CI runs it
+//	go run ./bench/run -before /tmp/caddy-old -c 16,64      # an earlier build against this one
+//
+// With -before, the earlier binary and this one are measured in turn, twice
+// each (before, after, before, after), on the same simulator, and a last
+// table gives after ÷ before for every path.
 //
 // Ports: admin 2990, shop 8090, simulator 9290.
 package main
@@ -63,10 +68,18 @@ func main() {
 	dur := flag.Duration("d", 8*time.Second, "duration of each measurement")
 	quick := flag.Bool("quick", false, "a few seconds in all (CI): 1 and 4 buyers for 1s; fails if any request fails")
 	growth := flag.Int("growth", 0, "finished orders to preload into the store before starting Caddy")
+	before := flag.String("before", "", "an earlier Caddy binary with the plugin, measured in turn with -caddy (two rounds each) for after ÷ before figures")
 	flag.StringVar(&profileDir, "profile", "", "a directory for Caddy's CPU profile of each measurement (<path>-<buyers>.pprof, from the admin endpoint); profiling costs CPU, so figures from a profiled run are not comparable")
 	flag.Parse()
 	if *quick {
 		*conc, *dur = "1,4", time.Second
+	}
+	if *before != "" {
+		if err := compare(*before, *caddyBin, *conc, *dur); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*caddyBin, *conc, *dur, *growth, *quick); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -74,46 +87,71 @@ func main() {
 	}
 }
 
-func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) error {
+// bench is what every pass shares: the levels, a work directory, the
+// simulator process and the buyers.
+type bench struct {
+	levels []int
+	work   string
+	b      *buyers
+	stop   func()
+}
+
+func start(conc string, binaries ...string) (*bench, error) {
 	var levels []int
 	for _, f := range strings.Split(conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
-			return fmt.Errorf("bad concurrency %q", f)
+			return nil, fmt.Errorf("bad concurrency %q", f)
 		}
 		levels = append(levels, c)
 	}
-	if _, err := os.Stat(caddyBin); err != nil {
-		return fmt.Errorf("%s: %w (build it with ./xcaddy.sh build)", caddyBin, err)
+	for _, bin := range binaries {
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("%s: %w (build it with ./xcaddy.sh build)", bin, err)
+		}
 	}
 	work, err := os.MkdirTemp("", "vipps-bench")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(work)
-
 	simBin := filepath.Join(work, "vipps-sim")
 	if out, err := exec.Command("go", "build", "-o", simBin, "./cmd/vipps-sim").CombinedOutput(); err != nil {
-		return fmt.Errorf("building the simulator: %v\n%s", err, out)
+		os.RemoveAll(work)
+		return nil, fmt.Errorf("building the simulator: %v\n%s", err, out)
 	}
 	sim := exec.Command(simBin, "-listen", simAddr)
 	sim.Stdout, sim.Stderr = io.Discard, io.Discard
 	if err := sim.Start(); err != nil {
+		os.RemoveAll(work)
+		return nil, err
+	}
+	stop := func() {
+		proc.Stop(sim)
+		os.RemoveAll(work)
+	}
+	if _, err := proc.WaitUp(simURL+"/_sim/clock", 20*time.Second); err != nil {
+		stop()
+		return nil, fmt.Errorf("the simulator did not start: %w", err)
+	}
+	return &bench{levels: levels, work: work, b: newBuyers(), stop: stop}, nil
+}
+
+func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) error {
+	e, err := start(conc, caddyBin)
+	if err != nil {
 		return err
 	}
-	defer proc.Stop(sim)
-	if _, err := proc.WaitUp(simURL+"/_sim/clock", 20*time.Second); err != nil {
-		return fmt.Errorf("the simulator did not start: %w", err)
-	}
+	defer e.stop()
+	levels, work := e.levels, e.work
 
-	b := newBuyers()
+	b := e.b
 	var empty map[int]float64
 	if growth > 0 {
 		// The empty-store figure first, in the same run, for the ratio.
 		fmt.Println("### Empty store")
 		fmt.Println()
 		var err error
-		if empty, _, err = pass(caddyBin, work, filepath.Join(work, "empty"), levels, dur, b, 0); err != nil {
+		if empty, _, _, err = pass(caddyBin, work, filepath.Join(work, "empty"), levels, dur, b, 0); err != nil {
 			return err
 		}
 		fmt.Printf("\n### %d orders stored\n\n", growth)
@@ -121,7 +159,7 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 			return err
 		}
 	}
-	grown, failures, err := pass(caddyBin, work, filepath.Join(work, "data"), levels, dur, b, growth)
+	grown, _, failures, err := pass(caddyBin, work, filepath.Join(work, "data"), levels, dur, b, growth)
 	if err != nil {
 		return err
 	}
@@ -137,12 +175,19 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 	return nil
 }
 
+// figures are one pass's results: per level, per path.
+type figures map[int]map[string]result
+
+// paths are the measured paths, in the order they run and print.
+var paths = []string{"direct", "proxy", "checkout", "order"}
+
 // pass starts Caddy on a data directory, measures every concurrency level
-// and stops it. It returns the checkout rate per level and the failures.
-func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, int64, error) {
+// and stops it. It returns the checkout rate per level, every result and
+// the failures.
+func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, figures, int64, error) {
 	cfg := filepath.Join(work, "Caddyfile")
 	if err := os.WriteFile(cfg, []byte(caddyfile(dataDir, work)), 0o600); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	caddy := exec.Command(caddyBin, "run", "--config", cfg, "--adapter", "caddyfile")
 	caddy.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(work, "xdg"), "XDG_CONFIG_HOME="+filepath.Join(work, "xdg"))
@@ -150,12 +195,12 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	caddy.Stdout, caddy.Stderr = logFile, logFile
 	started := time.Now()
 	if err := caddy.Start(); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	defer proc.Stop(caddy)
 	up, err := proc.WaitUp(shopURL+"/vipps/shop.json", 60*time.Second)
 	if err != nil {
-		return nil, 0, fmt.Errorf("caddy did not start: %w", err)
+		return nil, nil, 0, fmt.Errorf("caddy did not start: %w", err)
 	}
 	startup := up.Sub(started)
 	pid := caddy.Process.Pid
@@ -166,6 +211,7 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ proxy (req/s) | ÷ proxy (CPU/op) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	rates := map[int]float64{}
+	all := figures{}
 	failures := int64(0)
 	for _, c := range levels {
 		direct := measure(pid, c, dur, b.direct)
@@ -173,6 +219,7 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 		checkout := profiled("checkout", c, dur, func() result { return measure(pid, c, dur, b.checkout) })
 		order := profiled("order", c, dur, func() result { return measure(pid, c, dur, b.order) })
 		rates[c] = checkout.Rate()
+		all[c] = map[string]result{"direct": direct, "proxy": proxied, "checkout": checkout, "order": order}
 		for _, row := range []struct {
 			name string
 			r    result
@@ -191,14 +238,62 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	failures += int64(orders - receipts)
 	if stored > 0 {
 		if err := listFigures(); err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 	}
 	// The next pass starts from a fresh simulator, as this one did.
 	if _, err := b.do(context.Background(), http.MethodPost, simURL+"/_sim/reset", "", "", http.StatusNoContent); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	return rates, failures, nil
+	return rates, all, failures, nil
+}
+
+// compare measures an earlier binary and this one in turn, twice each, and
+// prints after ÷ before per path from the sums of both rounds.
+func compare(beforeBin, afterBin, conc string, dur time.Duration) error {
+	e, err := start(conc, beforeBin, afterBin)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	sum := map[string]figures{"before": {}, "after": {}}
+	var failures int64
+	for round := 1; round <= 2; round++ {
+		for _, side := range []struct{ name, bin string }{{"before", beforeBin}, {"after", afterBin}} {
+			fmt.Printf("\n### Round %d, %s: %s\n\n", round, side.name, side.bin)
+			_, got, failed, err := pass(side.bin, e.work, filepath.Join(e.work, fmt.Sprintf("%s-%d", side.name, round)), e.levels, dur, e.b, 0)
+			if err != nil {
+				return err
+			}
+			failures += failed
+			for c, byPath := range got {
+				if sum[side.name][c] == nil {
+					sum[side.name][c] = map[string]result{}
+				}
+				for p, r := range byPath {
+					sum[side.name][c][p] = load.Add(sum[side.name][c][p], r)
+				}
+			}
+		}
+	}
+	fmt.Printf("\n### After ÷ before, both rounds together\n\n")
+	fmt.Println("| buyers | path | req/s before | req/s after | after ÷ before (req/s) | CPU ms/op before | CPU ms/op after | after ÷ before (CPU/op) | p50 before | p50 after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	for _, c := range e.levels {
+		for _, p := range paths {
+			bf, af := sum["before"][c][p], sum["after"][c][p]
+			cpu := "–"
+			if bf.CPUPerOp() > 0 {
+				cpu = fmt.Sprintf("**%.2f**", af.CPUPerOp()/bf.CPUPerOp())
+			}
+			fmt.Printf("| %d | %s | %.1f | %.1f | **%.2f** | %.2f | %.2f | %s | %s | %s |\n", c, p, bf.Rate(), af.Rate(), af.Rate()/bf.Rate(),
+				bf.CPUPerOp(), af.CPUPerOp(), cpu, ms(bf.Pct(0.5)), ms(af.Pct(0.5)))
+		}
+	}
+	if failures > 0 {
+		return fmt.Errorf("%d requests failed or receipts were missing", failures)
+	}
+	return nil
 }
 
 func ms(d time.Duration) string { return load.Ms(d) }

@@ -98,3 +98,12 @@ func Measure(pids []int, c int, d time.Duration, op func(ctx context.Context) er
 	}
 	return Result{OK: ok.Load(), Failed: failed.Load(), Latencies: lat, Elapsed: time.Since(start), CPU: cpu() - cpu0, PeakKB: peak}
 }
+
+// Add combines two measurements of the same thing (rounds of one run):
+// counts, time and CPU add up, latencies merge, the peak is the larger.
+func Add(a, b Result) Result {
+	lat := append(slices.Clone(a.Latencies), b.Latencies...)
+	slices.Sort(lat)
+	return Result{OK: a.OK + b.OK, Failed: a.Failed + b.Failed, Latencies: lat, Elapsed: a.Elapsed + b.Elapsed,
+		CPU: a.CPU + b.CPU, PeakKB: max(a.PeakKB, b.PeakKB)}
+}
