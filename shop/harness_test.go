@@ -37,6 +37,9 @@ type harness struct {
 	faults []tapFault
 	onMod  func(modification) // called for every modification the simulator handled
 	gets   int                // payments read at the simulator
+	// onRequest, when set, is called as each request reaches the
+	// simulator; what it returns is called when the answer is written.
+	onRequest func(*http.Request) func()
 }
 
 // reads is how many times the shop has read a payment at the simulator.
@@ -145,6 +148,12 @@ func (h *harness) clearFaults() {
 // what was asked and what the simulator answered, even when the answer is
 // then dropped.
 func (h *harness) tap(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	hook := h.onRequest
+	h.mu.Unlock()
+	if hook != nil {
+		defer hook(r)()
+	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/epayment/v1/payments/"), "/")
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/epayment/v1/payments/") && len(parts) == 1 {
 		h.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -41,17 +42,47 @@ func (s *Service) RunWorker(ctx context.Context) {
 	s.every(ctx, workerTick, "outbox", jobBatch, s.RunJobsOnce)
 }
 
-// RunJobsOnce claims and runs the jobs that are due, returning how many ran.
+// jobParallel is how many orders' jobs run at once: each job waits on
+// Vipps and on a synced write, so one at a time would let the outbox fall
+// behind a busy shop's orders.
+const jobParallel = 8
+
+// RunJobsOnce claims and runs the jobs that are due, returning how many it
+// claimed. Jobs of different orders run side by side (jobParallel at a
+// time); one order's jobs run one after the other, in the order they were
+// claimed.
 func (s *Service) RunJobsOnce(ctx context.Context) (int, error) {
 	jobs, err := s.store.ClaimJobs(s.now(), jobLease, jobBatch)
 	if err != nil {
 		return 0, err
 	}
+	var refs []string
+	byRef := map[string][]state.Job{}
 	for _, j := range jobs {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
+		if _, ok := byRef[j.Ref]; !ok {
+			refs = append(refs, j.Ref)
 		}
-		s.finishJob(j, s.runJob(ctx, j))
+		byRef[j.Ref] = append(byRef[j.Ref], j)
+	}
+	sem := make(chan struct{}, jobParallel)
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, j := range byRef[ref] {
+				if ctx.Err() != nil {
+					// Unfinished jobs are run again when their lease ends.
+					return
+				}
+				s.finishJob(j, s.runJob(ctx, j))
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
 	}
 	return len(jobs), nil
 }
