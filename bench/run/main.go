@@ -213,6 +213,7 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	rates := map[int]float64{}
 	all := figures{}
 	failures := int64(0)
+	var stepLines []string
 	for _, c := range levels {
 		direct := measure(pid, c, dur, b.direct)
 		proxied := profiled("proxy", c, dur, func() result { return measure(pid, c, dur, b.proxied) })
@@ -232,7 +233,9 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | **%.2f** | %s |\n", c, row.name, row.r.Rate(), row.r.Failed,
 				ms(row.r.Pct(0.5)), ms(row.r.Pct(0.95)), ms(row.r.Pct(0.99)), row.r.CPU, row.r.CPUPerOp(), row.r.PeakKB/1024, row.r.Rate()/proxied.Rate(), cpuRatio)
 		}
+		stepLines = append(stepLines, fmt.Sprintf("- %d buyers: %s", c, b.stepTimes()))
 	}
+	fmt.Printf("\nthe steps of a whole order, p50 / p95:\n\n%s\n", strings.Join(stepLines, "\n"))
 	receipts, orders := b.receipts()
 	fmt.Printf("\nwhole orders shipped: %d; receipts posted by the outbox within 15 s: %d\n", orders, receipts)
 	failures += int64(orders - receipts)
@@ -395,6 +398,7 @@ type buyers struct {
 	proxy  *vipps.Client // the same client, through Caddy's reverse_proxy
 	mu     sync.Mutex
 	placed []string
+	steps  map[string][]time.Duration // order step → times
 }
 
 func newBuyers() *buyers {
@@ -450,29 +454,66 @@ func (b *buyers) checkout(ctx context.Context) error {
 	return err
 }
 
-// order walks a whole order: checkout, approval, return, ship.
+// orderSteps are the steps of a whole order, timed one by one.
+var orderSteps = []string{"checkout", "approve", "return", "ship"}
+
+// order walks a whole order: checkout, approval, return, ship. Each step's
+// time is kept, so a slow order shows which step is slow.
 func (b *buyers) order(ctx context.Context) error {
-	ref, err := b.checkoutRef(ctx)
-	if err != nil {
-		return err
+	var ref string
+	steps := []func() error{
+		func() (err error) { ref, err = b.checkoutRef(ctx); return err },
+		func() error {
+			_, err := b.do(ctx, http.MethodPost, simURL+"/_sim/payments/"+ref+"/approve", "", "", http.StatusOK)
+			return err
+		},
+		func() error {
+			resp, err := b.do(ctx, http.MethodGet, shopURL+"/vipps/return?reference="+ref, "", "", http.StatusSeeOther)
+			if err == nil && !strings.Contains(resp.Header.Get("Location"), "/confirmation") {
+				err = fmt.Errorf("return of %s went to %s", ref, resp.Header.Get("Location"))
+			}
+			return err
+		},
+		func() error {
+			_, err := b.do(ctx, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", "", "", http.StatusOK, "Authorization", "Bearer "+adminToken)
+			return err
+		},
 	}
-	if _, err := b.do(ctx, http.MethodPost, simURL+"/_sim/payments/"+ref+"/approve", "", "", http.StatusOK); err != nil {
-		return err
-	}
-	resp, err := b.do(ctx, http.MethodGet, shopURL+"/vipps/return?reference="+ref, "", "", http.StatusSeeOther)
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(resp.Header.Get("Location"), "/confirmation") {
-		return fmt.Errorf("return of %s went to %s", ref, resp.Header.Get("Location"))
-	}
-	if _, err := b.do(ctx, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", "", "", http.StatusOK, "Authorization", "Bearer "+adminToken); err != nil {
-		return err
+	took := make([]time.Duration, len(steps))
+	for i, step := range steps {
+		t := time.Now()
+		if err := step(); err != nil {
+			return err
+		}
+		took[i] = time.Since(t)
 	}
 	b.mu.Lock()
 	b.placed = append(b.placed, ref)
+	if b.steps == nil {
+		b.steps = map[string][]time.Duration{}
+	}
+	for i, name := range orderSteps {
+		b.steps[name] = append(b.steps[name], took[i])
+	}
 	b.mu.Unlock()
 	return nil
+}
+
+// stepTimes returns and forgets the p50 and p95 of each order step since
+// the last call.
+func (b *buyers) stepTimes() string {
+	b.mu.Lock()
+	steps := b.steps
+	b.steps = nil
+	b.mu.Unlock()
+	var parts []string
+	for _, name := range orderSteps {
+		d := slices.Clone(steps[name])
+		slices.Sort(d)
+		r := result{Latencies: d}
+		parts = append(parts, fmt.Sprintf("%s %s / %s", name, ms(r.Pct(0.5)), ms(r.Pct(0.95))))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (b *buyers) do(ctx context.Context, method, u, body, ctype string, want int, headers ...string) (*http.Response, error) {
