@@ -195,8 +195,8 @@ func (s *Service) classifyOperation(op string, err error) error {
 }
 
 // recordOperation writes an operation's outcome and the payment view that
-// came with it, plans the follow-up (a final shipment's release) in the
-// same transaction, and drops the fallback job.
+// came with it, plans the follow-up (a final shipment's release) and drops
+// the fallback job, all in one transaction.
 func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipps.ModificationResponse, rejected *RejectedError) (*state.Order, *state.Operation) {
 	var obs *state.Observation
 	if resp != nil {
@@ -212,6 +212,8 @@ func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipp
 func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state.Observation, rejected *RejectedError, reason string) (*state.Order, *state.Operation) {
 	now := s.now().UTC()
 	after, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
+		// The fallback job goes in the same commit as the outcome.
+		tx.DropJob(operationJobID(opID))
 		op := findOp(o, opID)
 		if op == nil || op.Status != OpPending {
 			return state.ErrNoChange
@@ -248,10 +250,8 @@ func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state
 		return nil
 	})
 	if err != nil {
+		// The fallback job stays and settles the operation later.
 		s.log.Error("recording operation outcome", zap.String("reference", ref), zap.Error(err))
-	}
-	if cerr := s.store.CompleteJob(state.Job{ID: operationJobID(opID)}); cerr != nil {
-		s.log.Warn("dropping operation job", zap.String("reference", ref), zap.Error(cerr))
 	}
 	if after == nil {
 		after, _ = s.Order(ref)

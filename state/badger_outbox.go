@@ -87,13 +87,32 @@ func (s *BadgerStore) takeJob(id string, fn func(txn *badger.Txn, cur *Job) erro
 // CompleteJob removes a finished job, also from the dead-letter list (a job
 // given up on whose work was done another way, say by the merchant).
 func (s *BadgerStore) CompleteJob(j Job) error {
-	err := s.takeJob(j.ID, func(txn *badger.Txn, cur *Job) error {
-		return txn.Delete([]byte(prefixJob + cur.ID))
-	})
-	if err != nil {
+	return s.retry(func(txn *badger.Txn) error { return dropJob(txn, j.ID) })
+}
+
+// dropJob deletes a job, its place in the due index and any dead-letter
+// copy, writing nothing when there is none (a completion that comes twice
+// costs no synced commit).
+func dropJob(txn *badger.Txn, id string) error {
+	var cur Job
+	switch err := getJSON(txn, prefixJob+id, &cur); {
+	case err == nil:
+		if err := txn.Delete([]byte(dueKey(cur))); err != nil {
+			return err
+		}
+		if err := txn.Delete([]byte(prefixJob + id)); err != nil {
+			return err
+		}
+	case !errors.Is(err, ErrNotFound):
 		return err
 	}
-	return s.retry(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixDead + j.ID)) })
+	switch _, err := txn.Get([]byte(prefixDead + id)); {
+	case err == nil:
+		return txn.Delete([]byte(prefixDead + id))
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return err
+	}
+	return nil
 }
 
 // RetryJob releases a claimed job to run again at next, recording the error.

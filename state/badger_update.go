@@ -56,6 +56,11 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 				return err
 			}
 		}
+		for _, id := range res.Tx.Dropped() {
+			if err := dropJob(txn, id); err != nil {
+				return err
+			}
+		}
 		if b, ttl := res.Tx.Buyer(); b != nil {
 			if err := putBuyer(txn, ref, *b, ttl); err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 // outbox jobs, buyer details and a note for the history.
 type Tx struct {
 	jobs     []Job
+	drops    []string
 	buyer    *Buyer
 	buyerTTL time.Duration
 	note     string
@@ -19,6 +20,13 @@ type Tx struct {
 
 // Enqueue adds an outbox job, written in the same transaction as the change.
 func (tx *Tx) Enqueue(j Job) { tx.jobs = append(tx.jobs, j) }
+
+// DropJob removes an outbox job (waiting or given up on) in the same
+// transaction as the change: the work it stood for is done.
+func (tx *Tx) DropJob(id string) { tx.drops = append(tx.drops, id) }
+
+// Dropped are the jobs an Update function removed.
+func (tx *Tx) Dropped() []string { return tx.drops }
 
 // Note sets the note of the history entry this change writes.
 func (tx *Tx) Note(format string, args ...any) { tx.note = fmt.Sprintf(format, args...) }
@@ -104,7 +112,7 @@ type TransitionResult struct {
 
 // Empty reports whether there is nothing to write at all.
 func (r *TransitionResult) Empty() bool {
-	return !r.OrderChanged && len(r.Tx.jobs) == 0 && r.Tx.buyer == nil
+	return !r.OrderChanged && len(r.Tx.jobs) == 0 && len(r.Tx.drops) == 0 && r.Tx.buyer == nil
 }
 
 // appendHistory keeps the first entry and the newest ones.

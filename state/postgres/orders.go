@@ -138,6 +138,11 @@ func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx 
 				return err
 			}
 		}
+		for _, id := range res.Tx.Dropped() {
+			if _, err := tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
 		if b, ttl := res.Tx.Buyer(); b != nil {
 			if err := s.putBuyer(ctx, tx, ref, *b, ttl); err != nil {
 				return err

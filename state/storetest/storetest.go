@@ -86,6 +86,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxLeasesAndCrashRecovery", testOutboxLeases},
 		{"OutboxConcurrentWorkersRunEachJobOnce", testOutboxConcurrentWorkers},
 		{"DeadJobs", testDeadJobs},
+		{"UpdateDropsJobs", testUpdateDropsJobs},
 		{"ListPaginationStableWhileAdding", testListPagination},
 		{"ListFilters", testListFilters},
 		{"ClaimChecksOnlyWatchedAndLeased", testClaimChecks},
@@ -288,6 +289,43 @@ func testOutboxLeases(t *testing.T, open Opener) {
 	clock.Advance(time.Hour)
 	if left, _ := s.ClaimJobs(clock.Now(), time.Minute, 10); len(left) != 0 {
 		t.Fatalf("completed job came back: %+v", left)
+	}
+}
+
+// testUpdateDropsJobs: a transition removes jobs in its own transaction, a
+// waiting one and one given up on, even when the order itself does not
+// change; dropping a job that is gone is no error.
+func testUpdateDropsJobs(t *testing.T, open Opener) {
+	clock := start()
+	s := open(t, clock.Now)
+	mustCreate(t, s, NewOrder(Ref(1), 1000))
+	if _, _, err := s.Update(Ref(1), state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
+		o.Meta = map[string]string{"k": "v"}
+		tx.Enqueue(state.Job{ID: "waiting", Kind: "k", NotBefore: clock.Now().Add(time.Hour)})
+		tx.Enqueue(state.Job{ID: "doomed", Kind: "k", NotBefore: clock.Now()})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	doomed, _ := s.ClaimJobs(clock.Now(), time.Minute, 10)
+	if len(doomed) != 1 || s.DeadJob(doomed[0], errors.New("gave up")) != nil {
+		t.Fatalf("claim and bury: %+v", doomed)
+	}
+	_, changed, err := s.Update(Ref(1), state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
+		tx.DropJob("waiting")
+		tx.DropJob("doomed")
+		tx.DropJob("never-was")
+		return state.ErrNoChange
+	})
+	if err != nil || changed {
+		t.Fatalf("drop: changed %v, %v", changed, err)
+	}
+	clock.Advance(2 * time.Hour)
+	if left, _ := s.ClaimJobs(clock.Now(), time.Minute, 10); len(left) != 0 {
+		t.Fatalf("a dropped job is still waiting: %+v", left)
+	}
+	if dead, _ := s.DeadJobs(); len(dead) != 0 {
+		t.Fatalf("a dropped job is still among the dead: %+v", dead)
 	}
 }
 
