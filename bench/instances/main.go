@@ -104,8 +104,12 @@ func run(caddyBin, conc string, dur time.Duration, strict bool) error {
 	setups := []setup{{"Badger, 1 instance", "badger", 1}, {"PostgreSQL, 1 instance", "postgres", 1}, {"PostgreSQL, 3 instances", "postgres", 3}}
 	rates := map[string]map[int]float64{}
 	failures := int64(0)
-	fmt.Println("| store | buyers | checkouts/s | failed | p50 | p99 | Caddy CPU ms/checkout (all instances + proxy) | ÷ Badger, 1 instance |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	postmaster, err := pg.PID()
+	if err != nil {
+		return err
+	}
+	fmt.Println("| store | buyers | checkouts/s | failed | p50 | p99 | Caddy CPU ms/checkout (all instances + proxy) | PostgreSQL CPU ms/checkout | ÷ Badger, 1 instance |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for n, s := range setups {
 		dsn, err := pg.CreateDatabase(fmt.Sprintf("bench_%d", n))
 		if err != nil {
@@ -117,11 +121,16 @@ func run(caddyBin, conc string, dur time.Duration, strict bool) error {
 		}
 		rates[s.name] = map[int]float64{}
 		for _, c := range levels {
+			pg0 := proc.TreeCPUSeconds(postmaster)
 			r := load.Measure(pids, c, dur, checkout)
+			pgCPU := "–"
+			if s.store == "postgres" && r.OK > 0 {
+				pgCPU = fmt.Sprintf("%.2f", (proc.TreeCPUSeconds(postmaster)-pg0)/float64(r.OK)*1000)
+			}
 			failures += r.Failed
 			rates[s.name][c] = r.Rate()
-			fmt.Printf("| %s | %d | %.1f | %d | %s | %s | %.2f | **%.2f** |\n", s.name, c, r.Rate(), r.Failed,
-				load.Ms(r.Pct(0.5)), load.Ms(r.Pct(0.99)), r.CPUPerOp(), r.Rate()/rates[setups[0].name][c])
+			fmt.Printf("| %s | %d | %.1f | %d | %s | %s | %.2f | %s | **%.2f** |\n", s.name, c, r.Rate(), r.Failed,
+				load.Ms(r.Pct(0.5)), load.Ms(r.Pct(0.99)), r.CPUPerOp(), pgCPU, r.Rate()/rates[setups[0].name][c])
 		}
 		stop()
 	}

@@ -86,6 +86,16 @@ func (c *Cluster) start() error {
 	return nil
 }
 
+// PID is the postmaster's process id (from postmaster.pid).
+func (c *Cluster) PID() (int, error) {
+	data, err := os.ReadFile(filepath.Join(c.data(), "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}
+
 // Stop stops the server (if running) and removes everything.
 func (c *Cluster) Stop() {
 	_, _ = c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")

@@ -99,3 +99,30 @@ func DirSize(dir string) int64 {
 	})
 	return n
 }
+
+// TreeCPUSeconds is the CPU seconds of a process and of its children (a
+// PostgreSQL postmaster and its backends), as they are now: a child that
+// has exited no longer counts.
+func TreeCPUSeconds(pid int) float64 {
+	total := CPUSeconds(pid)
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return total
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == pid {
+			total += CPUSeconds(child)
+		}
+	}
+	return total
+}
