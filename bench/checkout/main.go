@@ -15,65 +15,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/caddy-vipps/caddy-vipps/bench/internal/load"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
-
-type result struct {
-	ok, failed int64
-	latencies  []time.Duration
-	elapsed    time.Duration
-}
-
-func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
-
-func (r result) pct(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	return r.latencies[int(p*float64(len(r.latencies)-1))]
-}
-
-// load runs op from c goroutines for d and collects latencies.
-func load(c int, d time.Duration, op func(ctx context.Context) error) result {
-	var ok, failed atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for ctx.Err() == nil {
-				t := time.Now()
-				if err := op(context.Background()); err != nil {
-					failed.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(t))
-				ok.Add(1)
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	return result{ok: ok.Load(), failed: failed.Load(), latencies: lat, elapsed: time.Since(start)}
-}
 
 func main() {
 	shop := flag.String("shop", "http://localhost:8080", "the shop's base URL")
@@ -126,15 +76,15 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bad -c value", f)
 			os.Exit(2)
 		}
-		base := load(c, *dur, create)
-		plug := load(c, *dur, checkout)
+		base := load.Measure(nil, c, *dur, create)
+		plug := load.Measure(nil, c, *dur, checkout)
 		for _, row := range []struct {
 			name string
-			r    result
+			r    load.Result
 		}{{"direct", base}, {"plugin", plug}} {
-			ratio := row.r.rate() / base.rate()
-			fmt.Printf("%-8d %-10s %10.1f %8d %9s %9s %9s %7.2f\n", c, row.name, row.r.rate(), row.r.failed,
-				row.r.pct(0.5).Round(10*time.Microsecond), row.r.pct(0.95).Round(10*time.Microsecond), row.r.pct(0.99).Round(10*time.Microsecond), ratio)
+			ratio := row.r.Rate() / base.Rate()
+			fmt.Printf("%-8d %-10s %10.1f %8d %9s %9s %9s %7.2f\n", c, row.name, row.r.Rate(), row.r.Failed,
+				row.r.Pct(0.5).Round(10*time.Microsecond), row.r.Pct(0.95).Round(10*time.Microsecond), row.r.Pct(0.99).Round(10*time.Microsecond), ratio)
 		}
 	}
 }
