@@ -40,6 +40,10 @@ const (
 	prefixDead    = "jx/" // jx/<id> → Job
 	prefixRequest = "rq/" // rq/<sha-256 of the key> → KeyedRequest (with TTL)
 	prefixSig     = "sg/" // sg/<sha-256 of a webhook signature> → "" (with TTL)
+	prefixLink    = "l/"  // l/<id> → Link
+	prefixToken   = "lt/" // lt/<sha-256 of the token> → id
+	prefixLinks   = "il/" // il/<inverted created>/<id> → ""
+	prefixByLink  = "ol/" // ol/<link id>/<inverted created>/<ref> → ""
 )
 
 // OpenBadger opens (creating if needed, mode 0700) the order database in
