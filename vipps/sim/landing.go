@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
@@ -25,7 +26,8 @@ fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:blo
 .banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
 </style></head>
 <body><main>
-<p class="banner">Simulator — no real money moves.</p>
+<p class="banner">Simulator — no real money moves. <a id="inbox-link" href="/landing">Test buyers' push messages</a></p>
+{{if .Push}}<p class="muted" id="push">A push message to {{.PushTo}}</p>{{end}}
 <p class="muted">Pay to merchant <strong id="merchant">{{.MSN}}</strong></p>
 <p class="amount" id="amount">{{.Amount}}</p>
 <p id="description">{{.Description}}</p>
@@ -49,6 +51,9 @@ fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:blo
 type landingData struct {
 	MSN, Amount, Description, Reference, Token, State, ReturnURL string
 	Open                                                         bool
+	// Push is set for a PUSH_MESSAGE payment, sent to PushTo.
+	Push   bool
+	PushTo string
 	Users                                                        []TestUser
 	User                                                         string
 	Shares                                                       []string
@@ -77,6 +82,10 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 			token = r.PostForm.Get("token")
 		}
 	}
+	if r.Method == http.MethodGet && r.URL.Path == "/landing" && token == "" {
+		s.inboxPage(w, r)
+		return
+	}
 	s.mu.Lock()
 	p := s.payments[s.landing[token]]
 	if p == nil || token == "" {
@@ -98,6 +107,9 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 		d := landingData{MSN: p.MSN, Amount: formatAmount(p.total()), Description: p.Req.PaymentDescription,
 			Reference: p.Req.Reference, Token: token, State: string(p.State), ReturnURL: p.Req.ReturnURL, Open: p.State == vipps.StateCreated,
 			Users: TestUsers, User: defaultUser(p).Phone}
+		if p.Req.UserFlow == vipps.UserFlowPushMessage && p.Req.Customer != nil {
+			d.Push, d.PushTo = true, p.Req.Customer.PhoneNumber
+		}
 		for _, sc := range p.scopeSet() {
 			d.Shares = append(d.Shares, scopeLabels[sc])
 		}
@@ -121,6 +133,11 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ret := p.Req.ReturnURL
+	push := p.Req.UserFlow == vipps.UserFlowPushMessage && p.Req.Customer != nil
+	if push {
+		// The app answers a push in the app: nobody is sent anywhere.
+		ret = "/landing?user=" + url.QueryEscape(p.Req.Customer.PhoneNumber)
+	}
 	s.mu.Unlock()
 	s.wake()
 	if ret == "" {
