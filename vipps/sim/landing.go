@@ -52,12 +52,12 @@ type landingData struct {
 	MSN, Amount, Description, Reference, Token, State, ReturnURL string
 	Open                                                         bool
 	// Push is set for a PUSH_MESSAGE payment, sent to PushTo.
-	Push   bool
-	PushTo string
-	Users                                                        []TestUser
-	User                                                         string
-	Shares                                                       []string
-	Shipping                                                     []landingOption
+	Push     bool
+	PushTo   string
+	Users    []TestUser
+	User     string
+	Shares   []string
+	Shipping []landingOption
 }
 
 type landingOption struct {
