@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -137,6 +138,7 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 func listFilter(r *http.Request) (state.ListFilter, error) {
 	var f state.ListFilter
 	q := r.URL.Query()
+	f.Link = q.Get("link")
 	for _, s := range strings.Split(q.Get("status"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			f.Status = append(f.Status, state.Status(s))
@@ -182,16 +184,16 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 		h.ordersCSV(w, r, f)
 		return
 	}
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			h.failErr(w, r, &shop.InputError{Field: "limit", Reason: "must be between 1 and 500"})
-			return
-		}
-		limit = n
+	limit, err := pageLimit(r)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
 	}
 	orders, next, err := h.svc.Store().List(r.URL.Query().Get("cursor"), limit, f)
+	if errors.Is(err, state.ErrInvalidFilter) {
+		h.failErr(w, r, &shop.InputError{Field: "link", Reason: err.Error()})
+		return
+	}
 	if err != nil {
 		h.failErr(w, r, &shop.InputError{Field: "cursor", Reason: "the cursor is not valid"})
 		return
