@@ -129,12 +129,16 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(r)
 	page := kioskPage{frame: h.frame(lang, lang.T("kiosk.title")), Description: o.Description, Amount: o.Amount, Currency: o.Currency,
 		Reference: o.Reference, StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference), KioskURL: h.kioskPath(o.Reference)}
-	if l := h.linkOf(o); l != nil {
+	l := h.linkOf(o)
+	if l != nil {
 		page.StartURL = h.payPath(l.Token) + "/kiosk"
 	}
 	switch {
 	case o.Payment.Authorized > 0:
 		page.Screen = kioskPaid
+		if l != nil && !l.Reusable {
+			page.StartURL = "" // a single-use link has no next customer
+		}
 	case o.Status.Pending() && o.RedirectURL != "":
 		page.Screen, page.QR = kioskQR, o.RedirectURL
 	case o.Status.Pending():

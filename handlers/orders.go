@@ -14,8 +14,13 @@ import (
 
 // MerchantOrder is an order as the merchant list shows it.
 type MerchantOrder struct {
-	Reference string      `json:"reference"`
-	Status    string      `json:"status"`
+	Reference string `json:"reference"`
+	Status    string `json:"status"`
+	// Final and Paid are as in the buyer's view: the payment's outcome is
+	// decided; the buyer paid (a waiting or kiosk page polls them, also in
+	// a browser signed in as the merchant).
+	Final     bool        `json:"final"`
+	Paid      bool        `json:"paid"`
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 	Items     []BuyerItem `json:"items"`
@@ -106,6 +111,8 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 	m := MerchantOrder{
 		Reference:    o.Reference,
 		Status:       string(o.Status),
+		Final:        !o.Status.Pending(),
+		Paid:         o.Payment.Authorized > 0,
 		CreatedAt:    o.CreatedAt,
 		UpdatedAt:    o.UpdatedAt,
 		Items:        buyerView(o).Items,

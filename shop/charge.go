@@ -49,7 +49,8 @@ func (s *Service) price(c Charge) ([]state.Item, int64, string, error) {
 			return nil, 0, "", err
 		}
 		if desc == "" {
-			desc = s.description(items)
+			// What the link sells, not the shop's description of a cart.
+			desc = fitDescription(summary(items))
 		}
 		return items, total, desc, nil
 	case c.Amount == 0 && c.VAT == nil:

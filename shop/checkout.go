@@ -119,12 +119,22 @@ func (s *Service) markFailed(ref string, src state.Source, note string) {
 func (s *Service) description(items []state.Item) string {
 	d := s.cfg.PaymentDescription
 	if d == "" {
-		parts := make([]string, 0, len(items))
-		for _, it := range items {
-			parts = append(parts, fmt.Sprintf("%d × %s", it.Qty, it.Name))
-		}
-		d = strings.Join(parts, ", ")
+		d = summary(items)
 	}
+	return fitDescription(d)
+}
+
+// summary names the items: "2 × Wool socks, 1 × Cookbook".
+func summary(items []state.Item) string {
+	parts := make([]string, 0, len(items))
+	for _, it := range items {
+		parts = append(parts, fmt.Sprintf("%d × %s", it.Qty, it.Name))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fitDescription cuts a description to Vipps' 3 to 100 characters.
+func fitDescription(d string) string {
 	d = strings.TrimSpace(d)
 	if r := []rune(d); len(r) > 100 {
 		d = string(r[:99]) + "…"

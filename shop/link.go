@@ -28,7 +28,7 @@ type LinkRequest struct {
 const (
 	DefaultLinkLifetime = 30 * 24 * time.Hour
 	MaxLinkLifetime     = 366 * 24 * time.Hour
-	minLinkLifetime     = time.Minute
+	minLinkLifetime     = time.Second
 )
 
 // linkTokenBytes gives a link's token 160 random bits: nobody finds a link
@@ -106,7 +106,7 @@ func linkExpiry(req LinkRequest, now time.Time) (time.Time, error) {
 		expires = now.Add(req.ExpiresIn)
 	}
 	if expires.Before(now.Add(minLinkLifetime)) || expires.After(now.Add(MaxLinkLifetime)) {
-		return expires, &InputError{Field: "expires_at", Reason: "the link must expire between a minute and 366 days from now"}
+		return expires, &InputError{Field: "expires_at", Reason: "the link must expire in the future, at most 366 days from now"}
 	}
 	return expires, nil
 }
