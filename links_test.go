@@ -167,6 +167,19 @@ func TestReusableLinkPaidTwiceThenDisabled(t *testing.T) {
 // paid. Rejected, the link takes the next buyer; paid, it says it was used.
 func TestSingleUseLinkRace(t *testing.T) {
 	startShop(t, shopConfig{})
+	singleUseLinkRace(t)
+}
+
+// TestSingleUseLinkRaceOnPostgres: the same on PostgreSQL.
+func TestSingleUseLinkRaceOnPostgres(t *testing.T) {
+	pg := startPostgres(t)
+	t.Setenv("VIPPS_TEST_DATABASE_URL", pg.DSN())
+	startShop(t, shopConfig{Extra: "store postgres {env.VIPPS_TEST_DATABASE_URL}"})
+	singleUseLinkRace(t)
+}
+
+func singleUseLinkRace(t *testing.T) {
+	t.Helper()
 	l := createLink(t, `{"amount": 250000, "description": "Custom table, deposit", "vat": 25}`)
 	path := linkPath(t, l)
 	before := simPaymentCount(t)
