@@ -26,6 +26,11 @@ type MerchantOrder struct {
 	Items     []BuyerItem `json:"items"`
 	Payment   Money       `json:"payment"`
 	Receipt   string      `json:"receipt,omitempty"`
+	// Link is the payment link the order was made from; Flow how the buyer
+	// paid when it was not by going to Vipps (qr at the counter, or a
+	// push to the phone).
+	Link string `json:"link,omitempty"`
+	Flow string `json:"flow,omitempty"`
 	// Shipping is the delivery the buyer chose in the app; its price is
 	// part of payment.amount.
 	Shipping *Shipping `json:"shipping,omitempty"`
@@ -118,6 +123,8 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 		Items:        buyerView(o).Items,
 		Payment:      moneyOf(o),
 		Receipt:      o.Receipt,
+		Link:         o.Link,
+		Flow:         strings.ToLower(o.Flow),
 		Buyer:        buyerOf(buyer),
 		BuyerDetails: o.BuyerDetails,
 	}
