@@ -28,11 +28,11 @@ type kioskPage struct {
 	QR string
 	// StartURL starts a new payment (the link's kiosk), empty without one.
 	StartURL string
-	// StatusURL is polled while the code shows; KioskURL is reloaded once
-	// the payment is decided.
-	StatusURL, KioskURL string
-	Reference           string
-	Closed              string
+	// StatusURL is polled while the code shows; ReturnURL (this page) is
+	// loaded again once the payment is decided.
+	StatusURL, ReturnURL string
+	Reference            string
+	Closed               string
 }
 
 // linkKiosk serves GET {base}/pay/TOKEN/kiosk: the link at the counter,
@@ -71,10 +71,7 @@ func (h *Handler) startLinkKiosk(w http.ResponseWriter, r *http.Request) {
 // code on the kiosk page: 201 with the reference and kiosk_url.
 func (h *Handler) counterSale(w http.ResponseWriter, r *http.Request, _ string) {
 	var body chargeBody
-	empty, err := readStrictJSON(r, &body, chargeFields...)
-	if err == nil && empty {
-		err = &shop.InputError{Field: "lines", Reason: "say what is paid: catalog lines, or an amount with a description and its vat"}
-	}
+	err := readCharge(r, &body, chargeFields)
 	var c shop.Charge
 	if err == nil {
 		c, err = body.charge()
@@ -128,7 +125,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := h.lang(r)
 	page := kioskPage{frame: h.frame(lang, lang.T("kiosk.title")), Description: o.Description, Amount: o.Amount, Currency: o.Currency,
-		Reference: o.Reference, StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference), KioskURL: h.kioskPath(o.Reference)}
+		Reference: o.Reference, StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference), ReturnURL: h.kioskPath(o.Reference)}
 	l := h.linkOf(o)
 	if l != nil {
 		page.StartURL = h.payPath(l.Token) + "/kiosk"

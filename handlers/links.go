@@ -122,6 +122,16 @@ func (b linkBody) request() (shop.LinkRequest, error) {
 	return req, nil
 }
 
+// readCharge reads the strict JSON body of a link or a sale at the
+// counter: it must say what is paid.
+func readCharge(r *http.Request, v any, fields []string) error {
+	empty, err := readStrictJSON(r, v, fields...)
+	if err == nil && empty {
+		err = &shop.InputError{Field: "lines", Reason: "say what is paid: catalog lines, or an amount with a description and its vat"}
+	}
+	return err
+}
+
 // parseLifetime reads a duration that may also count days: "30d", "48h".
 func parseLifetime(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -141,10 +151,7 @@ func parseLifetime(s string) (time.Duration, error) {
 // a retry get the same link.
 func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, actor string) {
 	var body linkBody
-	empty, err := readStrictJSON(r, &body, linkFields...)
-	if err == nil && empty {
-		err = &shop.InputError{Field: "lines", Reason: "say what is paid: catalog lines, or an amount with a description and its vat"}
-	}
+	err := readCharge(r, &body, linkFields)
 	var req shop.LinkRequest
 	if err == nil {
 		req, err = body.request()

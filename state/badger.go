@@ -136,15 +136,7 @@ func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 	mu.Lock()
 	defer mu.Unlock()
 	return s.retry(func(txn *badger.Txn) error {
-		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
-			return ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := putJSON(txn, prefixOrder+o.Reference, o); err != nil {
-			return err
-		}
-		if err := writeIndexes(txn, nil, o); err != nil {
+		if err := insertOrder(txn, o); err != nil {
 			return err
 		}
 		for _, j := range jobs {
@@ -154,6 +146,20 @@ func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 		}
 		return nil
 	})
+}
+
+// insertOrder writes a new order with its indexes in txn; ErrExists if
+// the reference is taken.
+func insertOrder(txn *badger.Txn, o *Order) error {
+	if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
+		return ErrExists
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	if err := putJSON(txn, prefixOrder+o.Reference, o); err != nil {
+		return err
+	}
+	return writeIndexes(txn, nil, o)
 }
 
 // Get returns an order, or ErrNotFound.

@@ -100,22 +100,7 @@ func (s *BadgerStore) ListLinks(cursor string, limit int) ([]*Link, string, erro
 
 // UpdateLink implements Store.
 func (s *BadgerStore) UpdateLink(id string, fn func(l *Link) error) (*Link, error) {
-	mu := s.lock(prefixLink + id)
-	mu.Lock()
-	defer mu.Unlock()
-	var out *Link
-	err := s.retry(func(txn *badger.Txn) error {
-		var l Link
-		if err := getJSON(txn, prefixLink+id, &l); err != nil {
-			return err
-		}
-		if err := fn(&l); err != nil {
-			return err
-		}
-		out = &l
-		return putJSON(txn, prefixLink+id, &l)
-	})
-	return out, err
+	return s.changeLink(id, func(_ *badger.Txn, l *Link) error { return fn(l) })
 }
 
 // CreateLinkOrder implements Store. The link's key and its holder's are
@@ -127,6 +112,25 @@ func (s *BadgerStore) CreateLinkOrder(id string, o *Order, fn func(l *Link, hold
 	if err := PrepareNew(o, s.now()); err != nil {
 		return nil, err
 	}
+	return s.changeLink(id, func(txn *badger.Txn, l *Link) error {
+		var holder *Order
+		if l.Holder != "" {
+			h, err := getOrder(txn, l.Holder)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			holder = h
+		}
+		if err := fn(l, holder); err != nil {
+			return err
+		}
+		return insertOrder(txn, o)
+	})
+}
+
+// changeLink runs fn on link id in a read-write transaction, callers on
+// one link taking turns, and writes the link unless fn fails.
+func (s *BadgerStore) changeLink(id string, fn func(txn *badger.Txn, l *Link) error) (*Link, error) {
 	mu := s.lock(prefixLink + id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -136,26 +140,7 @@ func (s *BadgerStore) CreateLinkOrder(id string, o *Order, fn func(l *Link, hold
 		if err := getJSON(txn, prefixLink+id, &l); err != nil {
 			return err
 		}
-		var holder *Order
-		if l.Holder != "" {
-			h, err := getOrder(txn, l.Holder)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			holder = h
-		}
-		if err := fn(&l, holder); err != nil {
-			return err
-		}
-		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
-			return ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := putJSON(txn, prefixOrder+o.Reference, o); err != nil {
-			return err
-		}
-		if err := writeIndexes(txn, nil, o); err != nil {
+		if err := fn(txn, &l); err != nil {
 			return err
 		}
 		out = &l

@@ -108,44 +108,9 @@ func (s *Store) ListLinks(cursor string, limit int) ([]*state.Link, string, erro
 	return links, next, nil
 }
 
-// lockLink reads a link with its row locked for the transaction.
-func lockLink(ctx context.Context, tx pgx.Tx, id string) (*state.Link, error) {
-	var data []byte
-	err := tx.QueryRow(ctx, `SELECT data FROM links WHERE id = $1 FOR UPDATE`, id).Scan(&data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, state.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	var l state.Link
-	return &l, json.Unmarshal(data, &l)
-}
-
-func putLink(ctx context.Context, tx pgx.Tx, l *state.Link) error {
-	data, err := json.Marshal(l)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `UPDATE links SET data = $2 WHERE id = $1`, l.ID, data)
-	return err
-}
-
 // UpdateLink implements state.Store.
 func (s *Store) UpdateLink(id string, fn func(l *state.Link) error) (*state.Link, error) {
-	var out *state.Link
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		l, err := lockLink(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-		out = l
-		return putLink(ctx, tx, l)
-	})
-	return out, err
+	return s.changeLink(id, func(_ context.Context, _ pgx.Tx, l *state.Link) error { return fn(l) })
 }
 
 // CreateLinkOrder implements state.Store: the link's row is locked for the
@@ -160,27 +125,48 @@ func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link
 	if err != nil {
 		return nil, err
 	}
-	var out *state.Link
-	err = s.write(func(ctx context.Context, tx pgx.Tx) error {
-		l, err := lockLink(ctx, tx, id)
-		if err != nil {
-			return err
-		}
+	return s.changeLink(id, func(ctx context.Context, tx pgx.Tx, l *state.Link) error {
 		var holder *state.Order
 		if l.Holder != "" {
-			holder, err = getOrder(ctx, tx, l.Holder, false)
+			h, err := getOrder(ctx, tx, l.Holder, false)
 			if err != nil && !errors.Is(err, state.ErrNotFound) {
 				return err
 			}
+			holder = h
 		}
 		if err := fn(l, holder); err != nil {
 			return err
 		}
-		if err := insertOrder(ctx, tx, o, data); err != nil {
+		return insertOrder(ctx, tx, o, data)
+	})
+}
+
+// changeLink runs fn on link id with its row locked for the transaction,
+// and writes the link unless fn fails.
+func (s *Store) changeLink(id string, fn func(ctx context.Context, tx pgx.Tx, l *state.Link) error) (*state.Link, error) {
+	var out *state.Link
+	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		var data []byte
+		err := tx.QueryRow(ctx, `SELECT data FROM links WHERE id = $1 FOR UPDATE`, id).Scan(&data)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return state.ErrNotFound
+		}
+		if err != nil {
 			return err
 		}
-		out = l
-		return putLink(ctx, tx, l)
+		var l state.Link
+		if err := json.Unmarshal(data, &l); err != nil {
+			return err
+		}
+		if err := fn(ctx, tx, &l); err != nil {
+			return err
+		}
+		if data, err = json.Marshal(&l); err != nil {
+			return err
+		}
+		out = &l
+		_, err = tx.Exec(ctx, `UPDATE links SET data = $2 WHERE id = $1`, l.ID, data)
+		return err
 	})
 	return out, err
 }

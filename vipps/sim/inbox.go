@@ -13,11 +13,7 @@ import (
 var inboxTmpl = template.Must(template.New("inbox").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Push messages (simulator)</title>
-<style>
-body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#ff5b24;color:#1f1f1f}
-main{max-width:26rem;margin:3rem auto;background:#fff;border-radius:16px;padding:2rem;box-shadow:0 4px 20px rgba(0,0,0,.15)}
-.banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
-.muted{color:#5c5c5c;font-size:.9rem}
+<style>` + appStyle + `
 ul{list-style:none;padding:0}li{border:1px solid #ddd;border-radius:8px;padding:.6rem .8rem;margin:.5rem 0}
 a.open{font-weight:600;color:#a52f00}
 </style></head>

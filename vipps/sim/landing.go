@@ -10,20 +10,23 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
+// appStyle is what the simulator's stand-ins for the app look like.
+const appStyle = `
+body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#ff5b24;color:#1f1f1f}
+main{max-width:26rem;margin:3rem auto;background:#fff;border-radius:16px;padding:2rem;box-shadow:0 4px 20px rgba(0,0,0,.15)}
+.banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
+.muted{color:#5c5c5c;font-size:.9rem}`
+
 var landingTmpl = template.Must(template.New("landing").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Vipps MobilePay (simulator)</title>
-<style>
-body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#ff5b24;color:#1f1f1f}
-main{max-width:26rem;margin:3rem auto;background:#fff;border-radius:16px;padding:2rem;box-shadow:0 4px 20px rgba(0,0,0,.15)}
+<style>` + appStyle + `
 .amount{font-size:2.2rem;font-weight:700;margin:.5rem 0}
-.muted{color:#5c5c5c;font-size:.9rem}
 form{display:inline}
 button{font:inherit;font-weight:600;border:0;border-radius:999px;padding:.8rem 1.6rem;cursor:pointer;margin:.5rem .5rem 0 0}
 #approve{background:#ff5b24;color:#fff}#reject,#decline{background:#eee;color:#1f1f1f}
 fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:block;padding:.2rem 0}.price{color:#5c5c5c}
 #consent{background:#f6f6f6;border-radius:8px;padding:.2rem 1rem;margin:.5rem 0}#consent h2{font-size:1rem}
-.banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
 </style></head>
 <body><main>
 <p class="banner">Simulator — no real money moves. <a id="inbox-link" href="/landing">Test buyers' push messages</a></p>

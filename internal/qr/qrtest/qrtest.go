@@ -21,11 +21,20 @@ func Decode(img image.Image) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := qrreader.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		return "", fmt.Errorf("the QR code cannot be read: %w", err)
+	// A drawn code is read as one (PURE_BARCODE), as a camera reads it
+	// (TRY_HARDER) if that fails.
+	var last error
+	for _, hints := range []map[gozxing.DecodeHintType]any{
+		{gozxing.DecodeHintType_PURE_BARCODE: true},
+		{gozxing.DecodeHintType_TRY_HARDER: true},
+	} {
+		res, err := qrreader.NewQRCodeReader().Decode(bmp, hints)
+		if err == nil {
+			return res.GetText(), nil
+		}
+		last = err
 	}
-	return res.GetText(), nil
+	return "", fmt.Errorf("the QR code cannot be read: %w", last)
 }
 
 // DecodePNG reads the QR code in a PNG.
