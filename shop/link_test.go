@@ -167,3 +167,47 @@ func TestLinkRequestsAreChecked(t *testing.T) {
 		t.Fatalf("refused requests stored %d links", len(links))
 	}
 }
+
+// lookupTap is a store that records every token hash a link is looked up
+// by.
+type lookupTap struct {
+	state.Store
+	hashes []string
+}
+
+func (s *lookupTap) LinkByToken(hash string) (*state.Link, error) {
+	s.hashes = append(s.hashes, hash)
+	return s.Store.LinkByToken(hash)
+}
+
+// TestEveryTokenTakesOnePath: whether a guess is one character off a real
+// token, made up, or of the wrong shape, the shop asks the store once, for
+// the hash of exactly what came, and answers ErrLinkNotFound: no early
+// answer tells a near miss from a wild guess.
+func TestEveryTokenTakesOnePath(t *testing.T) {
+	h := newHarness(t)
+	tap := &lookupTap{Store: h.store}
+	svc, err := New(h.svc.Config(), h.svc.Catalog(), tap, h.client("shop"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := svc.CreateLink(LinkRequest{Charge: Charge{Lines: []CartLine{{SKU: "mug", Qty: 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := []byte(l.Token)
+	near[len(near)-1] ^= 1
+	guesses := []string{string(near), l.Token[:len(l.Token)-1], l.Token + "a", "abcdefghijklmnopqrstuvwxyz234567", "", "../../orders", "ÆØÅ"}
+	for _, g := range guesses {
+		tap.hashes = nil
+		if _, err := svc.LinkByToken(g); !errors.Is(err, ErrLinkNotFound) {
+			t.Errorf("guess %q: %v", g, err)
+		}
+		if len(tap.hashes) != 1 || tap.hashes[0] != state.Hash(g) {
+			t.Errorf("guess %q looked up %v, want once by its hash", g, tap.hashes)
+		}
+	}
+	if got, err := svc.LinkByToken(l.Token); err != nil || got.ID != l.ID {
+		t.Fatalf("the real token: %v", err)
+	}
+}
