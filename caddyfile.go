@@ -114,6 +114,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    brand                  auto|vipps|mobilepay
 //	    admin_token            <token>
 //	    admin_users            <user> [<user>...]
+//	    link_push
 //	    notify_url             <url>
 //	    notify_secret          <secret>
 //	    data_dir               <path>
@@ -260,6 +261,11 @@ func (c *ShopConfig) unmarshalBlock(d *caddyfile.Dispenser, onShop func(*caddyfi
 				return err
 			}
 			c.StoreRaw = raw
+		case "link_push":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			c.LinkPush = true
 		case "admin_users":
 			users := d.RemainingArgs()
 			if len(users) == 0 {

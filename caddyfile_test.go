@@ -37,6 +37,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		logo https://cdn.example.com/logo.svg
 		admin_token {env.VIPPS_ADMIN_TOKEN}
 		admin_users alice bob
+		link_push
 		data_dir /var/lib/vipps
 		poll_interval 10s
 		max_body_size 32KB
@@ -57,7 +58,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" ||
 		strings.Join(h.Collect, ",") != "name,address,phone" || len(h.Shipping) != 3 || h.Shipping[0].Price != 4900 ||
 		*h.Shipping[0].VAT != 25 || !h.Shipping[1].Default || h.Shipping[1].Name != "Home delivery" || h.Shipping[2].Price != 0 ||
-		h.ShopName != "Fjord & Fell" || h.Logo != "https://cdn.example.com/logo.svg" {
+		h.ShopName != "Fjord & Fell" || h.Logo != "https://cdn.example.com/logo.svg" || !h.LinkPush {
 		t.Fatalf("parsed %+v", h)
 	}
 
@@ -98,6 +99,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"unknown currency", "vipps {\n\tcurrency USD\n}", "(use one of NOK, DKK, EUR, SEK), at Testfile:2"},
 		{"unknown option", "vipps {\n\tcolour blue\n}", "unrecognized subdirective 'colour'"},
 		{"duplicate option", "vipps {\n\tcurrency NOK\n\tcurrency DKK\n}", "currency already specified"},
+		{"link_push with a value", "vipps {\n\tlink_push yes\n}", "wrong argument count"},
 		{"missing value", "vipps {\n\tpublic_url\n}", "wrong argument count"},
 		{"bad environment", "vipps {\n\tenvironment staging\n}", "invalid environment"},
 		{"decimal price", "vipps {\n\tproduct socks 149.00 Socks\n}", "whole minor units"},

@@ -37,6 +37,8 @@ func buildBinary(t *testing.T, dir, pkg, name string) string {
 	return out
 }
 
+// waitUp waits until u answers, with anything but a server error (a shop
+// that has not started yet answers 503).
 func waitUp(t *testing.T, u string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -44,7 +46,10 @@ func waitUp(t *testing.T, u string) {
 		resp, err := http.Get(u)
 		if err == nil {
 			resp.Body.Close()
-			return
+			if resp.StatusCode < 500 {
+				return
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not come up: %v", u, err)

@@ -164,8 +164,11 @@ func TestThreeInstancesOnPostgres(t *testing.T) {
 `, lbAdminPort+i+1, instanceURL(i), clusterSim, lbURL, filepath.Join(dir, "data"), i+1)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		p := &process{t: t, name: fmt.Sprintf("instance %d", i+1), bin: caddyBin, config: cfg, log: filepath.Join(dir, "caddy.log"), probe: instanceURL(i) + "/",
-			env: append(env, "XDG_DATA_HOME="+filepath.Join(dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg-config"))}
+		p := &process{t: t, name: fmt.Sprintf("instance %d", i+1), bin: caddyBin, config: cfg, log: filepath.Join(dir, "caddy.log"),
+			// Up means the shop has started (its database open), not only
+			// the HTTP server: PostgreSQL may be restarted right after.
+			probe: instanceURL(i) + "/vipps/shop.json",
+			env:   append(env, "XDG_DATA_HOME="+filepath.Join(dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg-config"))}
 		p.start()
 		instances = append(instances, p)
 	}

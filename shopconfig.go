@@ -140,6 +140,13 @@ type ShopConfig struct {
 	// who may use the merchant endpoints without the admin token.
 	AdminUsers []string `json:"admin_users,omitempty"`
 
+	// LinkPush offers buyers on a payment link's page to type their phone
+	// number and get the payment pushed to their app (Vipps' userFlow
+	// PUSH_MESSAGE) instead of going to Vipps. The sales unit must be
+	// approved by Vipps to skip the landing page; without it Vipps
+	// refuses every push (the page then says so). Default: off.
+	LinkPush bool `json:"link_push,omitempty"`
+
 	// NotifyURL receives a signed JSON POST (see the README for the
 	// signature scheme) for every change of an order's status, sent through
 	// the outbox with retries. Failures show on the admin page.

@@ -130,6 +130,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 		Logo:          spec.logo,
 		LogoType:      spec.logoType,
 		SecureCookies: pub.Scheme == "https",
+		LinkPush:      c.LinkPush,
 		Logger:        log,
 		Observer:      obs,
 	})

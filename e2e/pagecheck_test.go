@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,8 +11,9 @@ import (
 )
 
 // TestEveryPageAtPhoneAndDesktopWidth opens every built-in page (waiting,
-// confirmation, cancelled, error, admin sign-in, admin, the admin's
-// confirmation step) and the demo pages (shop, cart) at 390 px and 1280 px,
+// confirmation, cancelled, error, a payment link, the kiosk's start and QR
+// code, admin sign-in, admin, its payment links, the admin's confirmation
+// step) and the demo pages (shop, cart) at 390 px and 1280 px,
 // in Norwegian and English, and checks each as checkPage does: no
 // horizontal overflow, no untranslated text, no serious accessibility
 // violation. Every page's screenshot is saved under $E2E_ARTIFACTS.
@@ -32,6 +34,8 @@ func TestEveryPageAtPhoneAndDesktopWidth(t *testing.T) {
 	s.merchantCall("/vipps/orders/"+shipped+"/refund", `{"amount": 10050}`)
 	cancelled := s.approvedOrder(url.Values{"sku": {"socks"}})
 	s.merchantCall("/vipps/orders/"+cancelled+"/cancel", "")
+	link := s.paymentLink(`{"lines":[{"sku":"socks","qty":2},{"sku":"book","qty":1}],"reusable":true}`)
+	kiosk := s.request(http.MethodPost, link+"/kiosk", nil, nil).header.Get("X-Vipps-Reference")
 
 	p := b.firstTab("pages")
 	for _, lang := range []struct{ code, accept string }{{"nb", "nb-NO,nb;q=0.9,en;q=0.5"}, {"en", "en-GB,en;q=0.9"}} {
@@ -55,6 +59,9 @@ func TestEveryPageAtPhoneAndDesktopWidth(t *testing.T) {
 				{"confirmation after cancel", "/vipps/confirmation?reference=" + cancelled, "#summary"},
 				{"cancelled", "/vipps/cancelled?reference=" + rejected, "#reason"},
 				{"error", "/vipps/confirmation?reference=e2e-nosuchorder0000", "#error-title"},
+				{"payment link", strings.TrimPrefix(link, s.base), "#pay"},
+				{"kiosk start", strings.TrimPrefix(link, s.base) + "/kiosk", "#show-qr"},
+				{"kiosk QR code", "/vipps/kiosk/" + kiosk, "#kiosk-qr"},
 			} {
 				p.do(page.name, chromedp.Navigate(s.base+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready)))
 				check(page.name)
@@ -69,6 +76,9 @@ func TestEveryPageAtPhoneAndDesktopWidth(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("#orders")),
 			)
 			check("admin")
+			p.do("payment links", chromedp.Click(chromedp.CSS("#links-nav")), chromedp.WaitVisible(chromedp.CSS("#new-link")))
+			check("admin payment links")
+			p.do("back to the orders", chromedp.Navigate(s.base+"/vipps/admin"), chromedp.WaitVisible(chromedp.CSS("#orders")))
 			row := `#orders tr[data-reference="` + paid + `"]`
 			p.do("press Cancel", chromedp.Click(chromedp.CSS(row+" button.cancel")), chromedp.WaitVisible(chromedp.CSS("#confirm")))
 			check("admin confirmation")
@@ -78,6 +88,21 @@ func TestEveryPageAtPhoneAndDesktopWidth(t *testing.T) {
 	if o := s.order(paid); o.Status != "authorized" {
 		t.Fatalf("order %s is %s after the page checks, want authorized", paid, o.Status)
 	}
+}
+
+// paymentLink makes a payment link through the merchant API and returns
+// its address.
+func (s *shop) paymentLink(body string) string {
+	s.t.Helper()
+	h := http.Header{"Authorization": {"Bearer " + adminToken}, "Content-Type": {"application/json"}, "Accept": {"application/json"}}
+	res := s.request(http.MethodPost, s.base+"/vipps/links", h, strings.NewReader(body))
+	var l struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &l); err != nil || res.status != http.StatusCreated || !strings.HasPrefix(l.URL, s.base+"/vipps/pay/") {
+		s.t.Fatalf("POST /vipps/links %s: %d %s", body, res.status, clip(res.body))
+	}
+	return l.URL
 }
 
 // checkoutForm posts a cart as the demo's form does and returns the

@@ -37,6 +37,8 @@ type adminPage struct {
 	ProblemErrors           []string
 	// Basic: merchant pages are off (no token, no admin user).
 	Basic bool
+	// Link is set when the page lists the orders of one payment link.
+	Link string
 }
 
 // admin serves GET {base}/admin: a small server-rendered order list with
@@ -67,7 +69,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	page := adminPage{frame: h.frame(l, l.T("admin.title")), Next: next, Status: r.URL.Query().Get("status"), Nonce: newNonce()}
+	page := adminPage{frame: h.frame(l, l.T("admin.title")), Next: next, Status: r.URL.Query().Get("status"), Nonce: newNonce(), Link: f.Link}
 	page.Notice, page.Problem, page.Detail = h.adminMessage(l, r.URL.Query())
 	for _, o := range orders {
 		page.Orders = append(page.Orders, h.merchantOrder(o, now))

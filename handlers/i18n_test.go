@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-vipps/caddy-vipps/shop"
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
@@ -17,7 +18,7 @@ var placeholder = regexp.MustCompile(`\{[a-z]+\}`)
 var sameInEnglish = map[string]bool{
 	"nb title.join": true, "da title.join": true, "sv title.join": true, "fi title.join": true,
 	"nb admin.status": true, "da admin.status": true, "sv admin.status": true,
-	"da admin.csv": true, "sv order": true, "sv format.date": true, "sv format.datetime": true,
+	"da admin.csv": true, "sv order": true, "sv admin.links.count.one": true, "sv format.date": true, "sv format.datetime": true,
 }
 
 // TestMessageFilesAreComplete: one message file per language, each with
@@ -83,7 +84,7 @@ func TestEveryPageRendersInEveryLanguage(t *testing.T) {
 	failed := paid
 	failed.Ops = []state.Operation{{ID: "a", Kind: "capture", Status: "failed", ErrorCode: "6090", Amount: 100}, {ID: "b", Kind: "refund", Status: "pending"}}
 	styles := regexp.MustCompile(`(?s)<style>.*?</style>`)
-	keyLike := regexp.MustCompile(`\b(items|waiting|confirmed|cancelled|error|admin|status|order|format|title|mark)\.[a-z_.]+\b`)
+	keyLike := regexp.MustCompile(`\b(items|waiting|confirmed|cancelled|error|admin|status|order|format|title|mark|link|kiosk)\.[a-z_.]+\b`)
 	h := New(nil, Config{BasePath: "/vipps", ShopName: "Fjord & Fell", LogoURL: "https://cdn.example.com/logo.svg"})
 	for _, code := range LanguageCodes() {
 		l := newLang(code, BrandFor("auto", "DKK"), "Fjord & Fell", "DKK")
@@ -100,10 +101,20 @@ func TestEveryPageRendersInEveryLanguage(t *testing.T) {
 			{"waiting", h.orderPage(l, l.T("waiting.title"), o)}, {"confirmation", confirmation}, {"cancelled", h.orderPage(l, l.T("cancelled.title"), o)},
 			{"error", errorPage{frame: h.frame(l, l.T("error.phone")), Message: l.T("error.phone.text", "example", "20 12 34 56"), Again: "/cart.html", AgainLabel: l.T("back.cart"), Back: "/", BackLabel: l.T("back")}},
 			{"admin", admin}, {"admin_login", adminPage{frame: h.frame(l, l.T("admin.signin"))}},
+			{"link", linkPage{frame: h.frame(l, "A custom table"), Order: buyerView(o), Description: "A custom table", ExpiresAt: time.Now(), PayURL: "/vipps/pay/t", Push: true, PhoneExample: "20 12 34 56"}},
+			{"link used", linkPage{frame: h.frame(l, "A custom table"), Order: buyerView(o), Description: "A custom table", Closed: l.T("link.used.text")}},
+			{"kiosk start", kioskPage{frame: h.frame(l, "A custom table"), Screen: kioskStart, Description: "A custom table", Amount: 100, Currency: "DKK", StartURL: "/s"}},
+			{"kiosk qr", kioskPage{frame: h.frame(l, l.T("kiosk.title")), Screen: kioskQR, QR: "https://qr.example/q", Amount: 100, Currency: "DKK", Reference: o.Reference}},
+			{"kiosk paid", kioskPage{frame: h.frame(l, l.T("kiosk.title")), Screen: kioskPaid, Amount: 100, Currency: "DKK", StartURL: "/s"}},
+			{"kiosk failed", kioskPage{frame: h.frame(l, l.T("kiosk.title")), Screen: kioskFailed, Amount: 100, Currency: "DKK", StartURL: "/s"}},
+			{"admin_links", adminLinksPage{frame: h.frame(l, l.T("admin.links")), Currency: "DKK", Lifetime: linkLifetimes,
+				Products: []shop.Product{{SKU: "socks", Name: "Wool socks", Price: 14900}}, VAT: []vatChoice{{Value: "25", Label: "25 %", Default: true}},
+				Links:   []adminLink{{LinkView: LinkView{ID: "link-a", Status: "busy", Description: "A custom table", Amount: 100, Currency: "DKK", Orders: 3}}},
+				Created: &adminLink{LinkView: LinkView{ID: "link-a", URL: "https://shop/pay/t"}}, Notice: l.T("admin.links.disabled", "id", "link-a")}},
 			{"admin_confirm", confirmPage{frame: h.frame(l, l.T("admin.confirm.refund.title", "amount", l.Money(100, "DKK"))), Text: l.T("admin.confirm.refund.text", "amount", "1", "reference", "r"), Yes: l.T("admin.confirm.refund.yes", "amount", "1")}},
 		} {
 			var buf bytes.Buffer
-			if err := pages.ExecuteTemplate(&buf, page.name+".html", page.data); err != nil {
+			if err := pages.ExecuteTemplate(&buf, strings.Fields(page.name)[0]+".html", page.data); err != nil {
 				t.Fatalf("%s in %s: %v", page.name, code, err)
 			}
 			html := styles.ReplaceAllString(buf.String(), "")

@@ -12,35 +12,50 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
-// operate runs a merchant operation and answers it. With an Idempotency-Key
+// operate runs a merchant operation and answers it, under the merchant's
+// Idempotency-Key when the request has one (see keyed).
+func (h *Handler) operate(w http.ResponseWriter, r *http.Request, kind string, body any,
+	run func(shop.Caller) (*state.Order, *state.Operation, error)) {
+	h.keyed(w, r, kind, r.PathValue("ref"), body, func(w http.ResponseWriter, r *http.Request, c shop.Caller) (bool, string) {
+		o, op, err := run(c)
+		h.answerOperation(w, r, o, op, err)
+		opID := ""
+		if op != nil {
+			opID = op.ID
+		}
+		return keepAnswer(err, op), opID
+	})
+}
+
+// keyed runs a merchant request and answers it. With an Idempotency-Key
 // header it keeps Stripe's contract: the first request with a key runs and
 // its answer is kept for a day; a retry with the same key and the same
 // request gets that answer again (status and body, with
 // Idempotent-Replayed: true) — an answer of 202 is brought up to date once
-// the operation is settled —; the same key with another operation, order or
-// body is 422; a retry while the first request still runs is 409. Requests
-// refused before anything happened (400, 404, 409 for another operation in
-// progress, 503) keep no answer, so a retry runs again. Without the header
-// every request runs.
-func (h *Handler) operate(w http.ResponseWriter, r *http.Request, kind string, body any,
-	run func(shop.Caller) (*state.Order, *state.Operation, error)) {
+// the operation is settled —; the same key with another kind of request,
+// another subject (order or link) or another body is 422; a retry while
+// the first request still runs is 409. Requests refused before anything
+// happened (run reports keep false: 400, 404, 409 for another operation
+// in progress, 503) keep no answer, so a retry runs again. Without the
+// header every request runs. run answers on the writer it is given, and
+// names the operation it started, if any.
+func (h *Handler) keyed(w http.ResponseWriter, r *http.Request, kind, subject string, body any,
+	run func(w http.ResponseWriter, r *http.Request, c shop.Caller) (keep bool, opID string)) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		o, op, err := run(shop.Caller{})
-		h.answerOperation(w, r, o, op, err)
+		run(w, r, shop.Caller{})
 		return
 	}
 	if err := shop.CheckClientKey(key); err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	ref := r.PathValue("ref")
 	canonical, err := json.Marshal(body)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	rec, fresh, err := h.svc.BeginKeyed(key, shop.Fingerprint(kind, ref, canonical), ref)
+	rec, fresh, err := h.svc.BeginKeyed(key, shop.Fingerprint(kind, subject, canonical), subject)
 	switch {
 	case errors.Is(err, shop.ErrKeyReused):
 		h.fail(w, r, http.StatusUnprocessableEntity, "Idempotency-Key reused",
@@ -58,19 +73,15 @@ func (h *Handler) operate(w http.ResponseWriter, r *http.Request, kind string, b
 		h.replay(w, r, rec)
 		return
 	}
-	o, op, err := run(shop.Caller{Key: key})
 	rec2 := &answerRecorder{header: http.Header{}}
-	h.answerOperation(rec2, r.WithContext(withoutErrorSink(r.Context())), o, op, err)
-	if keepAnswer(err, op) {
-		a := state.Answer{Status: rec2.status, ContentType: rec2.header.Get("Content-Type"), Body: rec2.body.Bytes()}
-		if op != nil {
-			a.OpID = op.ID
-		}
+	keep, opID := run(rec2, r.WithContext(withoutErrorSink(r.Context())), shop.Caller{Key: key})
+	if keep {
+		a := state.Answer{Status: rec2.status, ContentType: rec2.header.Get("Content-Type"), Body: rec2.body.Bytes(), OpID: opID}
 		if aerr := h.svc.AnswerKeyed(key, a); aerr != nil {
-			h.log.Error("keeping the answer of a keyed request", zap.String("reference", ref), zap.Error(aerr))
+			h.log.Error("keeping the answer of a keyed request", zap.String("subject", subject), zap.Error(aerr))
 		}
 	} else if ferr := h.svc.ForgetKeyed(key); ferr != nil {
-		h.log.Error("releasing an Idempotency-Key", zap.String("reference", ref), zap.Error(ferr))
+		h.log.Error("releasing an Idempotency-Key", zap.String("subject", subject), zap.Error(ferr))
 	}
 	rec2.copyTo(w)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,13 +14,23 @@ import (
 
 // MerchantOrder is an order as the merchant list shows it.
 type MerchantOrder struct {
-	Reference string      `json:"reference"`
-	Status    string      `json:"status"`
+	Reference string `json:"reference"`
+	Status    string `json:"status"`
+	// Final and Paid are as in the buyer's view: the payment's outcome is
+	// decided; the buyer paid (a waiting or kiosk page polls them, also in
+	// a browser signed in as the merchant).
+	Final     bool        `json:"final"`
+	Paid      bool        `json:"paid"`
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 	Items     []BuyerItem `json:"items"`
 	Payment   Money       `json:"payment"`
 	Receipt   string      `json:"receipt,omitempty"`
+	// Link is the payment link the order was made from; Flow how the buyer
+	// paid when it was not by going to Vipps (qr at the counter, or a
+	// push to the phone).
+	Link string `json:"link,omitempty"`
+	Flow string `json:"flow,omitempty"`
 	// Shipping is the delivery the buyer chose in the app; its price is
 	// part of payment.amount.
 	Shipping *Shipping `json:"shipping,omitempty"`
@@ -105,11 +116,15 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 	m := MerchantOrder{
 		Reference:    o.Reference,
 		Status:       string(o.Status),
+		Final:        !o.Status.Pending(),
+		Paid:         o.Payment.Authorized > 0,
 		CreatedAt:    o.CreatedAt,
 		UpdatedAt:    o.UpdatedAt,
 		Items:        buyerView(o).Items,
 		Payment:      moneyOf(o),
 		Receipt:      o.Receipt,
+		Link:         o.Link,
+		Flow:         strings.ToLower(o.Flow),
 		Buyer:        buyerOf(buyer),
 		BuyerDetails: o.BuyerDetails,
 	}
@@ -137,6 +152,7 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 func listFilter(r *http.Request) (state.ListFilter, error) {
 	var f state.ListFilter
 	q := r.URL.Query()
+	f.Link = q.Get("link")
 	for _, s := range strings.Split(q.Get("status"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			f.Status = append(f.Status, state.Status(s))
@@ -182,16 +198,16 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 		h.ordersCSV(w, r, f)
 		return
 	}
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			h.failErr(w, r, &shop.InputError{Field: "limit", Reason: "must be between 1 and 500"})
-			return
-		}
-		limit = n
+	limit, err := pageLimit(r)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
 	}
 	orders, next, err := h.svc.Store().List(r.URL.Query().Get("cursor"), limit, f)
+	if errors.Is(err, state.ErrInvalidFilter) {
+		h.failErr(w, r, &shop.InputError{Field: "link", Reason: err.Error()})
+		return
+	}
 	if err != nil {
 		h.failErr(w, r, &shop.InputError{Field: "cursor", Reason: "the cursor is not valid"})
 		return

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -63,11 +64,20 @@ type orderPage struct {
 	// once the order is final.
 	StatusURL string
 	ReturnURL string
+	// Push is set while the payment waits in the buyer's app, where it
+	// was pushed.
+	Push bool
 }
 
 // render writes a built-in page. Pages are rendered into a buffer first, so
 // a template error never leaves a half-written response.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	h.renderImages(w, status, name, data, "")
+}
+
+// renderImages is render for a page that also shows an image from
+// imgOrigin (Vipps' QR code on the kiosk page).
+func (h *Handler) renderImages(w http.ResponseWriter, status int, name string, data any, imgOrigin string) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name+".html", data); err != nil {
 		h.log.Error("rendering page", zap.String("page", name), zap.Error(err))
@@ -76,7 +86,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"+h.logoOrigin()+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"+h.logoOrigin()+strings.TrimRight(" "+imgOrigin, " ")+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -134,6 +144,14 @@ type BuyerItem struct {
 	Total     int64  `json:"total"`
 }
 
+func buyerItems(items []state.Item) []BuyerItem {
+	var out []BuyerItem
+	for _, it := range items {
+		out = append(out, BuyerItem{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice, Total: it.UnitPrice * int64(it.Qty)})
+	}
+	return out
+}
+
 func buyerView(o *state.Order) BuyerView {
 	v := BuyerView{
 		Reference: o.Reference,
@@ -143,9 +161,7 @@ func buyerView(o *state.Order) BuyerView {
 		Amount:    o.Amount,
 		Currency:  o.Currency,
 	}
-	for _, it := range o.Items {
-		v.Items = append(v.Items, BuyerItem{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice, Total: it.UnitPrice * int64(it.Qty)})
-	}
+	v.Items = buyerItems(o.Items)
 	if sh := o.Shipping; sh != nil {
 		v.Shipping = &Shipping{OptionID: sh.OptionID, Name: sh.Name, Amount: sh.Amount}
 	}

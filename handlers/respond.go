@@ -43,6 +43,12 @@ type failure struct {
 	field         string
 	page          string
 	args          []any
+	// hidePath leaves the request's path out of the problem (a link's
+	// token is not repeated back).
+	hidePath bool
+	// again is the primary way on, when the failure knows it better than
+	// the Referer does.
+	again, againLabel string
 }
 
 // fail answers an error whose page follows from its status.
@@ -88,14 +94,18 @@ func (h *Handler) answerFailure(w http.ResponseWriter, r *http.Request, f failur
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(f.status)
-		_ = json.NewEncoder(w).Encode(Problem{
+		p := Problem{
 			Type:     "https://httpstatuses.io/" + strconv.Itoa(f.status),
 			Title:    f.title,
 			Status:   f.status,
 			Detail:   f.detail,
 			Instance: r.URL.Path,
 			Field:    f.field,
-		})
+		}
+		if f.hidePath {
+			p.Instance = ""
+		}
+		_ = json.NewEncoder(w).Encode(p)
 		return
 	}
 	l := h.lang(r)
@@ -110,6 +120,9 @@ func (h *Handler) answerFailure(w http.ResponseWriter, r *http.Request, f failur
 		if f.status >= 500 {
 			page.AgainLabel = l.T("retry")
 		}
+	}
+	if f.again != "" {
+		page.Again, page.AgainLabel = f.again, l.T(f.againLabel)
 	}
 	h.render(w, f.status, "error", page)
 }
@@ -140,6 +153,16 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &input):
 		page, args := h.inputPage(input)
 		h.answerFailure(w, r, failure{status: http.StatusBadRequest, title: "Invalid request", detail: input.Error(), field: input.Field, page: page, args: args})
+	case errors.Is(err, shop.ErrLinkNotFound):
+		h.answerFailure(w, r, failure{status: http.StatusNotFound, title: "Payment link not found", detail: "There is no payment link here.", page: "link.notfound", hidePath: true})
+	case errors.Is(err, shop.ErrLinkExpired):
+		h.answerFailure(w, r, failure{status: http.StatusGone, title: "Payment link expired", detail: "This payment link has expired and takes no payments.", page: "link.expired"})
+	case errors.Is(err, shop.ErrLinkDisabled):
+		h.answerFailure(w, r, failure{status: http.StatusGone, title: "Payment link disabled", detail: "This payment link was disabled and takes no payments.", page: "link.disabled"})
+	case errors.Is(err, shop.ErrLinkUsed):
+		h.answerFailure(w, r, failure{status: http.StatusGone, title: "Payment link used", detail: "This payment link was paid; it takes one payment.", page: "link.used"})
+	case errors.Is(err, shop.ErrLinkBusy):
+		h.answerFailure(w, r, failure{status: http.StatusConflict, title: "Payment link in use", detail: "A payment through this single-use link is waiting for its buyer. Try again in a few minutes.", page: "link.busy"})
 	case errors.Is(err, shop.ErrNotFound):
 		h.answerFailure(w, r, failure{status: http.StatusNotFound, title: "Order not found", detail: "There is no order with this reference.", page: "error.notfound"})
 	case errors.Is(err, shop.ErrInProgress):

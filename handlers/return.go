@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/caddy-vipps/caddy-vipps/shop"
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
@@ -54,6 +55,7 @@ func (h *Handler) orderPage(l *Lang, title string, o *state.Order) orderPage {
 		Order:     buyerView(o),
 		StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference),
 		ReturnURL: h.cfg.BasePath + "/return?reference=" + url.QueryEscape(o.Reference),
+		Push:      o.Flow == shop.FlowPush,
 	}
 }
 

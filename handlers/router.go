@@ -42,6 +42,10 @@ type Config struct {
 	// SecureCookies marks the admin session cookie Secure: set it when the
 	// shop's public URL is https, also when TLS ends at a proxy in front.
 	SecureCookies bool
+	// LinkPush lets a buyer type a phone number on a payment link's page
+	// to get the payment pushed to the app (Vipps' PUSH_MESSAGE, which the
+	// sales unit must be approved for).
+	LinkPush bool
 	// WebhookMaxSkew is how far a webhook's x-ms-date may be from now.
 	WebhookMaxSkew int64
 	Logger         *zap.Logger
@@ -106,6 +110,19 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST "+p+"/admin/login", h.adminLogin)
 	h.mux.HandleFunc("POST "+p+"/admin/logout", h.adminLogout)
 	h.mux.HandleFunc("POST "+p+"/admin/action", h.merchant(h.adminAction))
+	h.mux.HandleFunc("GET "+p+"/pay/{token}", h.payLinkPage)
+	h.mux.HandleFunc("POST "+p+"/pay/{token}", h.payLink)
+	h.mux.HandleFunc("GET "+p+"/pay/{token}/{format}", h.linkQR)
+	h.mux.HandleFunc("GET "+p+"/pay/{token}/kiosk", h.linkKiosk)
+	h.mux.HandleFunc("POST "+p+"/pay/{token}/kiosk", h.startLinkKiosk)
+	h.mux.HandleFunc("GET "+p+"/kiosk/{ref}", h.kiosk)
+	h.mux.HandleFunc("POST "+p+"/kiosk", h.merchant(h.counterSale))
+	h.mux.HandleFunc("POST "+p+"/links", h.merchant(h.createLink))
+	h.mux.HandleFunc("GET "+p+"/links", h.merchant(h.listLinks))
+	h.mux.HandleFunc("GET "+p+"/links/{id}", h.merchant(h.linkDetail))
+	h.mux.HandleFunc("POST "+p+"/links/{id}/disable", h.merchant(h.disableLink))
+	h.mux.HandleFunc("GET "+p+"/admin/links", h.adminLinks)
+	h.mux.HandleFunc("POST "+p+"/admin/links", h.merchant(h.adminLinkAction))
 	h.mux.HandleFunc(p+"/", h.notFound)
 	return h
 }

@@ -207,3 +207,10 @@ func ParsePercent(s string) (float64, error) {
 func FormatPercent(bp int) string {
 	return strconv.FormatFloat(float64(bp)/100, 'f', -1, 64)
 }
+
+// VATRates lists the VAT rates (in basis points) used in a currency's
+// market, lowest first.
+func VATRates(currency string) []int { return slices.Clone(knownVAT[currency]) }
+
+// StandardVAT is a currency's standard VAT rate, in basis points.
+func StandardVAT(currency string) int { return standardVAT[currency] }

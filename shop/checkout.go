@@ -2,7 +2,6 @@ package shop
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
-	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
 // CheckoutRequest is a buyer's cart. Only SKUs and quantities: prices come
@@ -53,18 +51,31 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	if express && total+s.catalog.maxShipping() > MaxAmount {
 		return nil, &InputError{Field: "qty", Code: CodeTotalTooLarge, Reason: "the order total with delivery is larger than a Vipps payment may be"}
 	}
+	o, err := s.newOrder(items, total, s.description(items), express)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Create(o); err != nil {
+		return nil, fmt.Errorf("storing order: %w", err)
+	}
+	s.created(o, phone)
+	return s.createPayment(ctx, o, phone)
+}
+
+// newOrder is a new order of priced items, before it is stored.
+func (s *Service) newOrder(items []state.Item, total int64, desc string, express bool) (*state.Order, error) {
 	ref, err := NewReference(s.cfg.ReferencePrefix)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
-	o := &state.Order{
+	return &state.Order{
 		Schema:      state.SchemaVersion,
 		Reference:   ref,
 		Items:       items,
 		Currency:    s.catalog.Currency(),
 		Amount:      total,
-		Description: s.description(items),
+		Description: desc,
 		Status:      state.StatusNew,
 		Scope:       s.scopeFor(items, express),
 		Express:     express,
@@ -73,61 +84,18 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 		UpdatedAt:   now,
 		// If the create call's outcome stays unknown, the poller resolves it.
 		NextCheckAt: now.Add(firstCheckDelay),
-	}
-	if err := s.store.Create(o); err != nil {
-		return nil, fmt.Errorf("storing order: %w", err)
-	}
+	}, nil
+}
+
+// created keeps the phone number a buyer typed with the buyer details
+// (they expire) and tells the observer of a stored order.
+func (s *Service) created(o *state.Order, phone string) {
 	if phone != "" {
-		if err := s.store.PutBuyer(ref, state.Buyer{Phone: phone}, s.cfg.BuyerRetention); err != nil {
-			s.log.Warn("storing buyer details failed", zap.String("reference", ref), zap.Error(err))
+		if err := s.store.PutBuyer(o.Reference, state.Buyer{Phone: phone}, s.cfg.BuyerRetention); err != nil {
+			s.log.Warn("storing buyer details failed", zap.String("reference", o.Reference), zap.Error(err))
 		}
 	}
 	s.observer.OrderChanged(nil, o, state.SourceCheckout)
-
-	create := vipps.CreatePaymentRequest{
-		Amount:             vipps.Amount{Currency: o.Currency, Value: o.Amount},
-		PaymentMethod:      vipps.PaymentMethod{Type: vipps.PaymentMethodWallet},
-		Reference:          ref,
-		UserFlow:           vipps.UserFlowWebRedirect,
-		ReturnURL:          s.ReturnURL(ref),
-		PaymentDescription: o.Description,
-	}
-	if phone != "" {
-		create.Customer = &vipps.Customer{PhoneNumber: phone}
-	}
-	if o.Scope != "" {
-		create.Profile = &vipps.ProfileRequest{Scope: o.Scope}
-	}
-	if express {
-		// Express: the amount is the goods; the buyer adds delivery in
-		// the app and authorizes both.
-		create.Shipping = &vipps.Shipping{FixedOptions: s.catalog.fixedOptions()}
-	}
-	callCtx, cancel := s.callCtx(ctx)
-	defer cancel()
-	resp, err := s.vipps.CreatePayment(callCtx, o.CreateKey, create)
-	if err := s.classify("create", err); err != nil {
-		var rejected *RejectedError
-		if errors.As(err, &rejected) {
-			s.markFailed(ref, state.SourceCheckout, fmt.Sprintf("vipps refused the payment (status %d, code %s, trace %s)", rejected.Status, rejected.Code, rejected.TraceID))
-		}
-		s.log.Warn("creating payment failed", zap.String("reference", ref), zap.Error(err))
-		return nil, err
-	}
-	after, _, err := s.update(ref, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
-		o.RedirectURL = resp.RedirectURL
-		if _, err := o.ApplyPayment(state.Observation{State: string(vipps.StateCreated), At: s.now().UTC()}); err != nil {
-			return err
-		}
-		tx.Note("payment created at vipps")
-		return nil
-	})
-	if err != nil {
-		// The payment exists at Vipps; the poller will catch up with it.
-		s.log.Error("recording created payment failed", zap.String("reference", ref), zap.Error(err))
-		return nil, fmt.Errorf("recording created payment: %w", err)
-	}
-	return &CheckoutResult{Order: after, RedirectURL: resp.RedirectURL}, nil
 }
 
 // markFailed records that the payment could not be created.
@@ -151,12 +119,22 @@ func (s *Service) markFailed(ref string, src state.Source, note string) {
 func (s *Service) description(items []state.Item) string {
 	d := s.cfg.PaymentDescription
 	if d == "" {
-		parts := make([]string, 0, len(items))
-		for _, it := range items {
-			parts = append(parts, fmt.Sprintf("%d × %s", it.Qty, it.Name))
-		}
-		d = strings.Join(parts, ", ")
+		d = summary(items)
 	}
+	return fitDescription(d)
+}
+
+// summary names the items: "2 × Wool socks, 1 × Cookbook".
+func summary(items []state.Item) string {
+	parts := make([]string, 0, len(items))
+	for _, it := range items {
+		parts = append(parts, fmt.Sprintf("%d × %s", it.Qty, it.Name))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fitDescription cuts a description to Vipps' 3 to 100 characters.
+func fitDescription(d string) string {
 	d = strings.TrimSpace(d)
 	if r := []rune(d); len(r) > 100 {
 		d = string(r[:99]) + "…"

@@ -91,7 +91,8 @@ func (s *Service) fetchDetails(ctx context.Context, ref string) error {
 	}
 	prev, _ := s.store.Buyer(ref)
 	after, _, err := s.update(ref, state.SourceWorker, func(o *state.Order, tx *state.Tx) error {
-		if !s.settleDetails(o, tx, p, prev, s.now().UTC()) {
+		settled := s.settleDetails(o, tx, p, prev, s.now().UTC())
+		if !s.planCaptureOnPayment(o, tx, s.now().UTC()) && !settled {
 			return state.ErrNoChange
 		}
 		tx.Note("buyer details received from vipps")

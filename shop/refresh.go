@@ -153,6 +153,9 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 		if s.settleDetails(o, tx, p, prev, now) {
 			changed = true
 		}
+		if s.planCaptureOnPayment(o, tx, now) {
+			changed = true
+		}
 		if schedule {
 			o.Checks++
 			changed = true

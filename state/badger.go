@@ -41,6 +41,10 @@ const (
 	prefixDead    = "jx/" // jx/<id> → Job
 	prefixRequest = "rq/" // rq/<sha-256 of the key> → KeyedRequest (with TTL)
 	prefixSig     = "sg/" // sg/<sha-256 of a webhook signature> → "" (with TTL)
+	prefixLink    = "l/"  // l/<id> → Link
+	prefixToken   = "lt/" // lt/<sha-256 of the token> → id
+	prefixLinks   = "il/" // il/<inverted created>/<id> → ""
+	prefixByLink  = "ol/" // ol/<link id>/<inverted created>/<ref> → ""
 )
 
 // OpenBadger opens (creating if needed, mode 0700) the order database in
@@ -133,15 +137,7 @@ func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 	mu.Lock()
 	defer mu.Unlock()
 	return s.retry(func(txn *badger.Txn) error {
-		if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
-			return ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := s.putOrder(txn, o); err != nil {
-			return err
-		}
-		if err := writeIndexes(txn, nil, o); err != nil {
+		if err := s.insertOrder(txn, o); err != nil {
 			return err
 		}
 		for _, j := range jobs {
@@ -151,6 +147,20 @@ func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 		}
 		return nil
 	})
+}
+
+// insertOrder writes a new order with its indexes in txn; ErrExists if
+// the reference is taken.
+func (s *BadgerStore) insertOrder(txn *badger.Txn, o *Order) error {
+	if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
+		return ErrExists
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	if err := s.putOrder(txn, o); err != nil {
+		return err
+	}
+	return writeIndexes(txn, nil, o)
 }
 
 // Get returns an order, or ErrNotFound.

@@ -34,7 +34,7 @@ func (s *BadgerStore) Import(orders []*Order) error {
 		if err := wb.Set([]byte(prefixOrder+o.Reference), data); err != nil {
 			return fmt.Errorf("import %s: %w", o.Reference, err)
 		}
-		for _, k := range []string{createdKey(o), statusKey(o), pendingKey(o)} {
+		for _, k := range []string{createdKey(o), statusKey(o), pendingKey(o), linkKey(o)} {
 			if k == "" {
 				continue
 			}

@@ -36,6 +36,14 @@ func statusKey(o *Order) string {
 	return prefixStatus + string(o.Status) + "/" + invTsKey(o.CreatedAt) + "/" + o.Reference
 }
 
+// linkKey lists an order under the payment link it was made from.
+func linkKey(o *Order) string {
+	if o.Link == "" {
+		return ""
+	}
+	return prefixByLink + o.Link + "/" + invTsKey(o.CreatedAt) + "/" + o.Reference
+}
+
 func pendingKey(o *Order) string {
 	if !o.Watched() || o.NextCheckAt.IsZero() {
 		return ""
@@ -46,9 +54,9 @@ func pendingKey(o *Order) string {
 // writeIndexes moves an order's index entries from before (nil for a new
 // order) to after.
 func writeIndexes(txn *badger.Txn, before, after *Order) error {
-	pairs := [][2]string{{"", createdKey(after)}, {"", statusKey(after)}, {"", pendingKey(after)}}
+	pairs := [][2]string{{"", createdKey(after)}, {"", statusKey(after)}, {"", pendingKey(after)}, {"", linkKey(after)}}
 	if before != nil {
-		pairs[0][0], pairs[1][0], pairs[2][0] = createdKey(before), statusKey(before), pendingKey(before)
+		pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0] = createdKey(before), statusKey(before), pendingKey(before), linkKey(before)
 	}
 	for _, p := range pairs {
 		if p[0] == p[1] {
@@ -106,6 +114,9 @@ type ListFilter struct {
 	Status []Status
 	// From and To bound CreatedAt (inclusive); zero means unbounded.
 	From, To time.Time
+	// Link keeps only the orders made from this payment link; it cannot
+	// be combined with Status (ErrInvalidFilter).
+	Link string
 }
 
 // List returns orders newest first, at most limit, starting after cursor
@@ -126,6 +137,12 @@ func (s *BadgerStore) List(cursor string, limit int, f ListFilter) ([]*Order, st
 		}
 	}
 	prefixes := []string{prefixCreated}
+	switch {
+	case f.Link != "" && len(f.Status) > 0:
+		return nil, "", ErrInvalidFilter
+	case f.Link != "":
+		prefixes = []string{prefixByLink + f.Link + "/"}
+	}
 	if len(f.Status) > 0 {
 		prefixes = prefixes[:0]
 		for _, st := range f.Status {

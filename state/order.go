@@ -165,13 +165,21 @@ type Order struct {
 	// buyer picks delivery in the app (Vipps Express).
 	Express bool `json:"express,omitempty"`
 	// Shipping is the option chosen; its price is part of Amount.
-	Shipping    *Shipping         `json:"shipping,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	NextCheckAt time.Time         `json:"next_check_at,omitzero"`
-	Checks      int               `json:"checks,omitempty"`
-	History     []HistoryEntry    `json:"history,omitempty"`
-	Meta        map[string]string `json:"meta,omitempty"`
+	Shipping *Shipping `json:"shipping,omitempty"`
+	// Link is the ID of the payment link the order was made from.
+	Link string `json:"link,omitempty"`
+	// Flow is how the buyer was asked to pay: Vipps' userFlow QR or
+	// PUSH_MESSAGE; empty for the usual redirect to Vipps.
+	Flow string `json:"flow,omitempty"`
+	// CaptureOnPayment charges the order as soon as it is authorized (a
+	// service, nothing to ship).
+	CaptureOnPayment bool              `json:"capture_on_payment,omitempty"`
+	CreatedAt        time.Time         `json:"created_at"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+	NextCheckAt      time.Time         `json:"next_check_at,omitzero"`
+	Checks           int               `json:"checks,omitempty"`
+	History          []HistoryEntry    `json:"history,omitempty"`
+	Meta             map[string]string `json:"meta,omitempty"`
 }
 
 // Shipping is the delivery the buyer chose in the Vipps or MobilePay app.

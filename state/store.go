@@ -68,6 +68,25 @@ type Store interface {
 	SeenSignature(sig string) (bool, error)
 	RememberSignature(sig string, until time.Time) error
 
+	// Payment links (see Link). CreateLink stores a new link (ErrExists
+	// when its ID or token is taken); GetLink reads one by ID and
+	// LinkByToken by the Hash of its token (ErrNotFound for neither);
+	// ListLinks lists them newest first, with cursors as List's;
+	// UpdateLink changes one in a transaction (fn's error writes nothing).
+	CreateLink(l *Link) error
+	GetLink(id string) (*Link, error)
+	LinkByToken(tokenHash string) (*Link, error)
+	ListLinks(cursor string, limit int) ([]*Link, string, error)
+	UpdateLink(id string, fn func(l *Link) error) (*Link, error)
+	// CreateLinkOrder stores a new order made from link id (it sets
+	// o.Link) in one transaction with the link's change: fn sees the link
+	// and the order that holds it (nil when none) as they are now, with
+	// the link locked, and admits the order by changing the link or
+	// refuses it with an error (nothing is written then). Orders for one
+	// link, from any number of callers on any instance, are decided one
+	// after the other, so a single-use link never admits two.
+	CreateLinkOrder(id string, o *Order, fn func(l *Link, holder *Order) error) (*Link, error)
+
 	// Exclusive runs fn while no other caller of Exclusive with the same
 	// name runs, in this process or any other on the same database (the
 	// webhook registration, done once per shop).

@@ -97,6 +97,27 @@ const (
 	UserFlowQR             = "QR"
 )
 
+// Values of CreatePaymentRequest.CustomerInteraction.
+const (
+	CustomerPresent    = "CUSTOMER_PRESENT"
+	CustomerNotPresent = "CUSTOMER_NOT_PRESENT"
+)
+
+// QR formats for QRFormat.Format.
+const (
+	QRFormatTargetURL = "TEXT/TARGETURL"
+	QRFormatSVG       = "IMAGE/SVG+XML"
+	QRFormatPNG       = "IMAGE/PNG"
+)
+
+// QRFormat says how a QR payment's redirectUrl comes: a link to an image
+// of the QR code (SVG, the default, or PNG of Size pixels, 100-2000), or
+// the address the code holds (TEXT/TARGETURL), to draw it yourself.
+type QRFormat struct {
+	Format string `json:"format"`
+	Size   *int   `json:"size,omitempty"`
+}
+
 // Payment method types.
 const (
 	PaymentMethodWallet = "WALLET"
@@ -146,10 +167,13 @@ type CreatePaymentRequest struct {
 	ExpiresAt           *time.Time        `json:"expiresAt,omitempty"`
 	MinimumUserAge      *int              `json:"minimumUserAge,omitempty"`
 	Shipping            *Shipping         `json:"shipping,omitempty"`
+	// QRFormat is only for UserFlow QR.
+	QRFormat *QRFormat `json:"qrFormat,omitempty"`
 }
 
 // CreatePaymentResponse is the answer to a create call. RedirectURL is empty
-// for PUSH_MESSAGE payments.
+// for PUSH_MESSAGE payments, and for QR payments it is the QR code (see
+// QRFormat).
 type CreatePaymentResponse struct {
 	RedirectURL string `json:"redirectUrl,omitempty"`
 	Reference   string `json:"reference"`

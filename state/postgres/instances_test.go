@@ -40,6 +40,12 @@ func TestInstancesShareKeysAndLocks(t *testing.T) {
 	storetest.RaceExclusive(t, stores)
 }
 
+// TestInstancesShareLinks: buyers of one single-use link on two instances
+// at once make exactly one order.
+func TestInstancesShareLinks(t *testing.T) {
+	storetest.RaceLinkOrders(t, twoInstances(t, time.Now))
+}
+
 // TestInstancesShareChecks: pollers on two instances never claim one check
 // twice.
 func TestInstancesShareChecks(t *testing.T) {

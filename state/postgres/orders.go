@@ -39,13 +39,8 @@ func (s *Store) Create(o *state.Order, jobs ...state.Job) error {
 	ctx, cancel := opCtx()
 	defer cancel()
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO orders (reference, status, created_ns, check_ns, data) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (reference) DO NOTHING`, o.Reference, string(o.Status), state.CreatedNS(o), checkNS(o), data)
-		if err != nil {
+		if err := insertOrder(ctx, tx, o, data); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return state.ErrExists
 		}
 		for _, j := range jobs {
 			if err := s.putJob(ctx, tx, j, o.Reference); err != nil {
@@ -54,6 +49,24 @@ func (s *Store) Create(o *state.Order, jobs ...state.Job) error {
 		}
 		return nil
 	})
+}
+
+// insertOrder writes a new order's row (ErrExists if the reference is
+// taken).
+func insertOrder(ctx context.Context, tx pgx.Tx, o *state.Order, data []byte) error {
+	var link *string
+	if o.Link != "" {
+		link = &o.Link
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO orders (reference, status, created_ns, check_ns, link_id, data) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (reference) DO NOTHING`, o.Reference, string(o.Status), state.CreatedNS(o), checkNS(o), link, data)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return state.ErrExists
+	}
+	return nil
 }
 
 // Get implements state.Store.
@@ -184,6 +197,12 @@ func (s *Store) List(cursor string, limit int, f state.ListFilter) ([]*state.Ord
 			return nil, "", err
 		}
 		sql += fmt.Sprintf(` AND (created_ns < %s OR (created_ns = %s AND reference > %s))`, arg(cns), arg(cns), arg(cref))
+	}
+	if f.Link != "" {
+		if len(f.Status) > 0 {
+			return nil, "", state.ErrInvalidFilter
+		}
+		sql += ` AND link_id = ` + arg(f.Link)
 	}
 	if len(f.Status) > 0 {
 		var sts []string

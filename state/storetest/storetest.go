@@ -96,6 +96,9 @@ func Run(t *testing.T, open Opener) {
 		{"KeyedRequestsRace", testKeyedRequestsRace},
 		{"Signatures", testSignatures},
 		{"Exclusive", testExclusive},
+		{"Links", testLinks},
+		{"LinkOrders", testLinkOrders},
+		{"LinkOrdersRace", testLinkOrdersRace},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {

@@ -136,6 +136,9 @@ type Settings struct {
 	StrictUserinfo  bool     `json:"strict_userinfo"`
 	ExpressDisabled bool     `json:"express_disabled"`
 	SubOnly         bool     `json:"sub_only"`
+	// PushDisabled makes the sales unit refuse PUSH_MESSAGE payments
+	// (5080): it is not approved to skip the landing page.
+	PushDisabled bool `json:"push_disabled"`
 }
 
 // Settings returns the current settings.

@@ -5,27 +5,32 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
+// appStyle is what the simulator's stand-ins for the app look like.
+const appStyle = `
+body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#ff5b24;color:#1f1f1f}
+main{max-width:26rem;margin:3rem auto;background:#fff;border-radius:16px;padding:2rem;box-shadow:0 4px 20px rgba(0,0,0,.15)}
+.banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
+.muted{color:#5c5c5c;font-size:.9rem}`
+
 var landingTmpl = template.Must(template.New("landing").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Vipps MobilePay (simulator)</title>
-<style>
-body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#ff5b24;color:#1f1f1f}
-main{max-width:26rem;margin:3rem auto;background:#fff;border-radius:16px;padding:2rem;box-shadow:0 4px 20px rgba(0,0,0,.15)}
+<style>` + appStyle + `
 .amount{font-size:2.2rem;font-weight:700;margin:.5rem 0}
-.muted{color:#5c5c5c;font-size:.9rem}
 form{display:inline}
 button{font:inherit;font-weight:600;border:0;border-radius:999px;padding:.8rem 1.6rem;cursor:pointer;margin:.5rem .5rem 0 0}
 #approve{background:#ff5b24;color:#fff}#reject,#decline{background:#eee;color:#1f1f1f}
 fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:block;padding:.2rem 0}.price{color:#5c5c5c}
 #consent{background:#f6f6f6;border-radius:8px;padding:.2rem 1rem;margin:.5rem 0}#consent h2{font-size:1rem}
-.banner{background:#fff3cd;border-radius:8px;padding:.5rem .8rem;font-size:.85rem}
 </style></head>
 <body><main>
-<p class="banner">Simulator — no real money moves.</p>
+<p class="banner">Simulator — no real money moves. <a id="inbox-link" href="/landing">Test buyers' push messages</a></p>
+{{if .Push}}<p class="muted" id="push">A push message to {{.PushTo}}</p>{{end}}
 <p class="muted">Pay to merchant <strong id="merchant">{{.MSN}}</strong></p>
 <p class="amount" id="amount">{{.Amount}}</p>
 <p id="description">{{.Description}}</p>
@@ -49,10 +54,13 @@ fieldset{border:1px solid #ddd;border-radius:8px;margin:.5rem 0}.opt{display:blo
 type landingData struct {
 	MSN, Amount, Description, Reference, Token, State, ReturnURL string
 	Open                                                         bool
-	Users                                                        []TestUser
-	User                                                         string
-	Shares                                                       []string
-	Shipping                                                     []landingOption
+	// Push is set for a PUSH_MESSAGE payment, sent to PushTo.
+	Push     bool
+	PushTo   string
+	Users    []TestUser
+	User     string
+	Shares   []string
+	Shipping []landingOption
 }
 
 type landingOption struct {
@@ -77,6 +85,10 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 			token = r.PostForm.Get("token")
 		}
 	}
+	if r.Method == http.MethodGet && r.URL.Path == "/landing" && token == "" {
+		s.inboxPage(w, r)
+		return
+	}
 	s.mu.Lock()
 	p := s.payments[s.landing[token]]
 	if p == nil || token == "" {
@@ -98,6 +110,9 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 		d := landingData{MSN: p.MSN, Amount: formatAmount(p.total()), Description: p.Req.PaymentDescription,
 			Reference: p.Req.Reference, Token: token, State: string(p.State), ReturnURL: p.Req.ReturnURL, Open: p.State == vipps.StateCreated,
 			Users: TestUsers, User: defaultUser(p).Phone}
+		if p.Req.UserFlow == vipps.UserFlowPushMessage && p.Req.Customer != nil {
+			d.Push, d.PushTo = true, p.Req.Customer.PhoneNumber
+		}
 		for _, sc := range p.scopeSet() {
 			d.Shares = append(d.Shares, scopeLabels[sc])
 		}
@@ -121,6 +136,11 @@ func (s *Simulator) landingPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ret := p.Req.ReturnURL
+	push := p.Req.UserFlow == vipps.UserFlowPushMessage && p.Req.Customer != nil
+	if push {
+		// The app answers a push in the app: nobody is sent anywhere.
+		ret = "/landing?user=" + url.QueryEscape(p.Req.Customer.PhoneNumber)
+	}
 	s.mu.Unlock()
 	s.wake()
 	if ret == "" {

@@ -89,7 +89,7 @@ func (p *payment) view(base string, profileVisible, subOnly bool) vipps.Payment 
 		Reference:     p.Req.Reference,
 		Metadata:      p.Req.Metadata,
 	}
-	if p.State == vipps.StateCreated && p.LandingToken != "" {
+	if p.State == vipps.StateCreated && p.LandingToken != "" && p.Req.UserFlow != vipps.UserFlowPushMessage {
 		v.RedirectURL = base + "/landing?token=" + p.LandingToken
 	}
 	if profileVisible {
@@ -200,11 +200,10 @@ func (s *Simulator) createPayment(w http.ResponseWriter, r *http.Request, msn st
 		}
 		s.seq++
 		p := &payment{Seq: s.seq, MSN: msn, Req: req, State: vipps.StateCreated, PSPReference: psp, CreatedAt: s.clock.Now()}
-		resp := vipps.CreatePaymentResponse{Reference: req.Reference}
-		if req.UserFlow != vipps.UserFlowPushMessage {
-			p.LandingToken = landing
-			resp.RedirectURL = base + "/landing?token=" + p.LandingToken
-		}
+		// Every payment gets a landing token: a push payment's page is
+		// found from the push inbox, and is never sent to the merchant.
+		p.LandingToken = landing
+		resp := vipps.CreatePaymentResponse{Reference: req.Reference, RedirectURL: redirectURL(base, &req, landing)}
 		s.addPayment(k, p)
 		s.record(p, vipps.EventCreated, req.Amount.Value, key)
 		return http.StatusCreated, resp, nil
@@ -259,8 +258,14 @@ func (s *Simulator) validateCreate(req *vipps.CreatePaymentRequest) *apiError {
 		if req.Customer == nil {
 			return domainErr(http.StatusBadRequest, "4140", "Missing required parameter", "customer is required for PUSH_MESSAGE.")
 		}
+		if s.settings.Load().PushDisabled {
+			return domainErr(http.StatusBadRequest, "5080", "PUSH_MESSAGE not allowed", "The sales unit is not allowed to skip the landing page.")
+		}
 	default:
 		return validationErr("userFlow", "The userFlow must be WEB_REDIRECT, NATIVE_REDIRECT, PUSH_MESSAGE or QR.")
+	}
+	if e := validateQRFormat(req); e != nil {
+		return e
 	}
 	if req.PaymentMethod.Type == vipps.PaymentMethodCard && req.UserFlow != vipps.UserFlowWebRedirect {
 		return domainErr(http.StatusBadRequest, "4160", "Invalid payment method type", "CARD supports only WEB_REDIRECT.")
@@ -288,6 +293,11 @@ func (s *Simulator) validateCreate(req *vipps.CreatePaymentRequest) *apiError {
 		}
 		if c.PhoneNumber != "" && !phonePattern.MatchString(c.PhoneNumber) {
 			return domainErr(http.StatusBadRequest, "4070", "Invalid phone number", "The phone number must be an MSISDN: country code and number, digits only.")
+		}
+		if _, known := testUser(c.PhoneNumber); req.UserFlow == vipps.UserFlowPushMessage && !known {
+			// Vipps cannot push to a number without the app, and says
+			// no more than that.
+			return domainErr(http.StatusBadRequest, "7010", "Customer not found", "The phone number does not belong to a Vipps user, or the user cannot pay businesses.")
 		}
 	}
 	if len(req.Metadata) > 5 {

@@ -282,6 +282,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.control(w, r)
 	case p == "/landing" || strings.HasPrefix(p, "/landing/"):
 		s.landingPage(w, r)
+	case p == qrImagePath:
+		s.qrImage(w, r)
 	case strings.EqualFold(p, "/accesstoken/get"):
 		s.withFaults(w, r, "token", s.issueToken)
 	case strings.HasPrefix(p, "/epayment/v1/"):

@@ -1,0 +1,26 @@
+package shop
+
+import (
+	"context"
+	"fmt"
+)
+
+// CounterSale charges a buyer at the counter: an order of the charge
+// (catalog lines or a free amount) whose payment is a QR code on the
+// shop's screen, which the buyer scans with the app. No link is made.
+func (s *Service) CounterSale(ctx context.Context, c Charge) (*CheckoutResult, error) {
+	items, total, desc, err := s.price(c)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.newOrder(items, total, desc, false)
+	if err != nil {
+		return nil, err
+	}
+	o.Flow, o.CaptureOnPayment = FlowQR, c.CaptureOnPayment
+	if err := s.store.Create(o); err != nil {
+		return nil, fmt.Errorf("storing order: %w", err)
+	}
+	s.created(o, "")
+	return s.createPayment(ctx, o, "")
+}
