@@ -259,6 +259,40 @@ func TestExpiredLinkIsRefused(t *testing.T) {
 	}
 }
 
+// TestLinkBodiesAreStrict: what a careless script sends to make a link or
+// a sale at the counter is refused with the field named as the client
+// wrote it, and the content type it needs; nothing is made.
+func TestLinkBodiesAreStrict(t *testing.T) {
+	startShop(t, shopConfig{})
+	cases := []struct {
+		path, ctype, body string
+		status            int
+		field, says       string
+	}{
+		{"links", "application/x-www-form-urlencoded", "amount=10000&description=Deposit&vat=25", 415, "", "Content-Type: application/json"},
+		{"kiosk", "text/plain", `{"amount":10000,"description":"Coffee","vat":15}`, 415, "", "Content-Type: application/json"},
+		{"links", "application/json", `{"amount":100.5,"description":"Deposit","vat":25}`, 400, "amount", "whole number"},
+		{"kiosk", "application/json", `{"amount":"4500","description":"Coffee","vat":15}`, 400, "amount", "whole number"},
+		{"links", "application/json", `{"lines":[{"sku":"mug","qty":"1"}]}`, 400, "lines.qty", "whole number"},
+		{"links", "application/json", `{"amount":100,"description":"Deposit","vat":25,"reusable":"yes"}`, 400, "reusable", "true or false"},
+		{"links", "application/json", `{"amount":100,"description":"Deposit","vat":24}`, 400, "vat", "24"},
+		{"links", "application/json", `{"lines":[{"sku":"mug","qty":1}],"amount":100}`, 400, "amount", "not both"},
+		{"kiosk", "application/json", `{"amount":100,"description":"Coffee","vat":15,"reusable":true}`, 400, "reusable", "unknown field"},
+	}
+	for _, c := range cases {
+		resp, b := do(t, http.MethodPost, shopURL+"/vipps/"+c.path, strings.NewReader(c.body),
+			"Authorization", "Bearer "+adminToken, "Content-Type", c.ctype, "Accept", "application/json")
+		var p struct{ Field, Detail string }
+		_ = json.Unmarshal(b, &p)
+		if resp.StatusCode != c.status || p.Field != c.field || !strings.Contains(p.Detail, c.says) {
+			t.Errorf("%s %s %s: %d %s", c.path, c.ctype, c.body, resp.StatusCode, b)
+		}
+	}
+	if _, links := do(t, http.MethodGet, shopURL+"/vipps/links", nil, "Authorization", "Bearer "+adminToken); strings.Contains(string(links), `"id"`) {
+		t.Fatalf("a refused request made a link: %s", links)
+	}
+}
+
 // TestFreeAmountLinkReceiptCarriesItsVAT: a free amount at 12 % VAT,
 // charged on payment: once approved, the order is captured without the
 // merchant, and the receipt at Vipps has the stated rate and the VAT

@@ -23,8 +23,8 @@ func TestMerchantBodiesAreStrict(t *testing.T) {
 		says              string
 	}{
 		// curl -d without -H: a form content type around JSON.
-		{"ship", "application/x-www-form-urlencoded", `{"amount":10000}`, 415, ""},
-		{"ship", "text/plain", `{"amount":10000}`, 415, ""},
+		{"ship", "application/x-www-form-urlencoded", `{"amount":10000}`, 415, "Content-Type: application/json"},
+		{"ship", "text/plain", `{"amount":10000}`, 415, "Content-Type: application/json"},
 		{"ship", "application/json", `{"amout":10000}`, 400, `amout`},
 		{"ship", "application/json", `null`, 400, "JSON object"},
 		{"ship", "application/json", `{}`, 400, "say what to capture"},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 // readStrictJSON reads a merchant request's body into v, strictly, as a
 // careless script's request must be read when it moves money: an empty body
 // reports empty (the endpoint decides what that means); anything else must
-// be application/json (errUnsupportedType), one JSON object, with no field v
+// be application/json (errJSONOnly), one JSON object, with no field v
 // does not have (named in the error, with the fields it takes), no null, no
 // value of the wrong type, and nothing after it. Every refusal is an
 // InputError (or the MaxBytesError of a body too large) and nothing has
@@ -36,7 +37,7 @@ func readStrictJSON(r *http.Request, v any, fields ...string) (empty bool, err e
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return false, errUnsupportedType
+		return false, errJSONOnly
 	}
 	shape := "a JSON object"
 	if len(fields) > 0 {
@@ -61,7 +62,7 @@ func readStrictJSON(r *http.Request, v any, fields ...string) (empty bool, err e
 	if err := decodeOne(trimmed, v, true); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return false, &shop.InputError{Field: te.Field, Reason: typeReason(te)}
+			return false, &shop.InputError{Field: jsonPath(reflect.TypeOf(v), te.Field), Reason: typeReason(te)}
 		}
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return false, &shop.InputError{Field: strings.Trim(name, `"`), Reason: "unknown field"}
@@ -84,6 +85,43 @@ func decodeOne(data []byte, v any, strict bool) error {
 		return errors.New("data after the JSON value")
 	}
 	return nil
+}
+
+// errJSONOnly is answered with 415 by endpoints that take JSON only.
+var errJSONOnly = fmt.Errorf("%w: the body must be JSON", errUnsupportedType)
+
+// jsonPath writes the path encoding/json gives a value of the wrong type
+// ("chargeBody.amount") as the client wrote it ("amount"): without the Go
+// names of embedded structs, which are no field of the body.
+func jsonPath(t reflect.Type, path string) string {
+	embedded := map[string]bool{}
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Tag.Get("json") == "" {
+				embedded[f.Name] = true
+			}
+			walk(f.Type)
+		}
+	}
+	walk(t)
+	parts := strings.Split(path, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if !embedded[p] {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 func typeReason(te *json.UnmarshalTypeError) string {

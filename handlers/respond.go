@@ -148,6 +148,8 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &tooBig):
 		h.fail(w, r, http.StatusRequestEntityTooLarge, "Request too large", "The request body is larger than this endpoint accepts.")
+	case errors.Is(err, errJSONOnly):
+		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported content type", "Send the body as JSON, with Content-Type: application/json (curl: -H 'Content-Type: application/json').")
 	case errors.Is(err, errUnsupportedType):
 		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported content type", "Send an HTML form (application/x-www-form-urlencoded) or JSON (application/json).")
 	case errors.As(err, &input):
