@@ -2,6 +2,7 @@ package caddyvipps_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -68,6 +69,56 @@ func TestMerchantBodiesAreStrict(t *testing.T) {
 	}
 	if o := storedOrder(t, ref); o.Status != "captured" || o.Payment.Captured != 49700 {
 		t.Fatalf("after shipping: %+v", o)
+	}
+}
+
+// TestMerchantQueriesAreStrict: a query a careless script writes is
+// refused with the parameter named, never read as "everything": a typo in a
+// filter would list every order, and ?amount= beside an empty ship body
+// would capture all of it.
+func TestMerchantQueriesAreStrict(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems()) // 49700
+	cases := []struct {
+		method, path string
+		field, says  string
+	}{
+		{"GET", "/vipps/orders?statu=authorized", "statu", "unknown query parameter"},
+		{"GET", "/vipps/orders?status=authorised", "status", "unknown status"},
+		{"GET", "/vipps/orders?status=authorized&status=captured", "status", "once"},
+		{"GET", "/vipps/orders?format=xml", "format", "csv"},
+		{"GET", "/vipps/orders?format=csv&limit=10", "format", "no limit"},
+		{"GET", "/vipps/orders?from=2026-02-01&to=2026-01-01", "from", "after to"},
+		{"GET", "/vipps/orders?cursor=zzz", "cursor", "not valid"},
+		{"GET", "/vipps/orders?link=x&status=captured", "link", "not both"},
+		{"GET", "/vipps/orders?limit=%zz", "", "URL encoding"},
+		{"GET", "/vipps/links?limt=5", "limt", "unknown query parameter"},
+		{"POST", "/vipps/orders/" + ref + "/ship?amount=10000", "amount", "JSON body"},
+		{"POST", "/vipps/orders/" + ref + "/refund?amount=100", "amount", "JSON body"},
+		{"POST", "/vipps/orders/" + ref + "/cancel?confirm=no", "confirm", "JSON body"},
+	}
+	for _, c := range cases {
+		resp, b := do(t, c.method, shopURL+c.path, nil, "Authorization", "Bearer "+adminToken, "Accept", "application/json")
+		var p struct{ Field, Detail string }
+		_ = json.Unmarshal(b, &p)
+		if resp.StatusCode != http.StatusBadRequest || p.Field != c.field || !strings.Contains(p.Detail, c.says) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, resp.StatusCode, b)
+		}
+	}
+	if p := simPaymentOf(t, ref); countEvents(p, "CAPTURED")+countEvents(p, "CANCELLED") != 0 {
+		t.Fatalf("a refused query moved money at vipps: %+v", p.Events)
+	}
+	if o := storedOrder(t, ref); o.Status != "authorized" || o.Payment.Captured != 0 {
+		t.Fatalf("a refused query changed the order: %+v", o)
+	}
+	// What is written right is answered.
+	resp, b := do(t, "GET", shopURL+"/vipps/orders?status=authorized&format=json&limit=5", nil, "Authorization", "Bearer "+adminToken)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), ref) {
+		t.Fatalf("a good filter: %d %s", resp.StatusCode, b)
+	}
+	resp, b = do(t, "GET", shopURL+"/vipps/orders?status=authorized&format=csv", nil, "Authorization", "Bearer "+adminToken)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), ref) {
+		t.Fatalf("a good CSV export: %d %s", resp.StatusCode, b)
 	}
 }
 

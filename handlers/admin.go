@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-vipps/caddy-vipps/shop"
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
@@ -58,14 +57,14 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, status, "admin_login", page)
 		return
 	}
-	f, err := listFilter(r)
+	f, err := listFilter(r.URL.Query())
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	orders, next, err := h.svc.Store().List(r.URL.Query().Get("cursor"), 50, f)
+	orders, next, err := h.svc.Orders(r.URL.Query().Get("cursor"), 50, f)
 	if err != nil {
-		h.failErr(w, r, &shop.InputError{Field: "cursor", Reason: "the cursor is not valid"})
+		h.failErr(w, r, err)
 		return
 	}
 	now := time.Now()

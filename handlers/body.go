@@ -15,6 +15,17 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
+// readMerchantBody reads the body of a merchant call that changes something
+// (see readStrictJSON), which takes nothing in its query: a parameter there
+// (?amount=10000 beside an empty body, which means everything) is refused
+// before the body is read.
+func readMerchantBody(r *http.Request, v any, fields ...string) (empty bool, err error) {
+	if _, err := readQuery(r); err != nil {
+		return false, err
+	}
+	return readStrictJSON(r, v, fields...)
+}
+
 // readStrictJSON reads a merchant request's body into v, strictly, as a
 // careless script's request must be read when it moves money: an empty body
 // reports empty (the endpoint decides what that means); anything else must

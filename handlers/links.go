@@ -125,7 +125,7 @@ func (b linkBody) request() (shop.LinkRequest, error) {
 // readCharge reads the strict JSON body of a link or a sale at the
 // counter: it must say what is paid.
 func readCharge(r *http.Request, v any, fields []string) error {
-	empty, err := readStrictJSON(r, v, fields...)
+	empty, err := readMerchantBody(r, v, fields...)
 	if err == nil && empty {
 		err = &shop.InputError{Field: "lines", Reason: "say what is paid: catalog lines, or an amount with a description and its vat"}
 	}
@@ -175,12 +175,17 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, actor strin
 // listLinks serves GET {base}/links: the payment links, newest first
 // (?limit=, ?cursor=).
 func (h *Handler) listLinks(w http.ResponseWriter, r *http.Request, _ string) {
-	limit, err := pageLimit(r)
+	q, err := readQuery(r, "limit", "cursor")
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	links, next, err := h.svc.Links(r.URL.Query().Get("cursor"), limit)
+	limit, err := pageLimit(q)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	links, next, err := h.svc.Links(q.Get("cursor"), limit)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -200,12 +205,17 @@ func (h *Handler) linkDetail(w http.ResponseWriter, r *http.Request, _ string) {
 		h.failErr(w, r, err)
 		return
 	}
-	limit, err := pageLimit(r)
+	q, err := readQuery(r, "limit", "cursor")
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	orders, next, err := h.svc.LinkOrders(l.ID, r.URL.Query().Get("cursor"), limit)
+	limit, err := pageLimit(q)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	orders, next, err := h.svc.LinkOrders(l.ID, q.Get("cursor"), limit)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -222,7 +232,7 @@ func (h *Handler) linkDetail(w http.ResponseWriter, r *http.Request, _ string) {
 // link takes no more payments. Disabling again answers the same.
 func (h *Handler) disableLink(w http.ResponseWriter, r *http.Request, _ string) {
 	var body struct{}
-	if _, err := readStrictJSON(r, &body); err != nil {
+	if _, err := readMerchantBody(r, &body); err != nil {
 		h.failErr(w, r, err)
 		return
 	}
@@ -239,8 +249,8 @@ func (h *Handler) disableLink(w http.ResponseWriter, r *http.Request, _ string) 
 }
 
 // pageLimit reads ?limit= (1-500, default 50).
-func pageLimit(r *http.Request) (int, error) {
-	s := r.URL.Query().Get("limit")
+func pageLimit(q url.Values) (int, error) {
+	s := q.Get("limit")
 	if s == "" {
 		return 50, nil
 	}

@@ -98,7 +98,7 @@ var refundFields = []string{"amount", "all"}
 // strictly: an empty body means all, and an amount that is sent must be
 // more than zero. It returns the amount (zero for all or lines).
 func readMovement(r *http.Request, v any, m *movement, fields []string) (int64, error) {
-	empty, err := readStrictJSON(r, v, fields...)
+	empty, err := readMerchantBody(r, v, fields...)
 	if err != nil {
 		return 0, err
 	}
@@ -208,7 +208,7 @@ func (h *Handler) ship(w http.ResponseWriter, r *http.Request, actor string) {
 // reserved. The body is empty or {}.
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, actor string) {
 	var body struct{}
-	if _, err := readStrictJSON(r, &body); err != nil {
+	if _, err := readMerchantBody(r, &body); err != nil {
 		h.failErr(w, r, err)
 		return
 	}

@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"encoding/csv"
-	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -148,10 +148,9 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 	return m
 }
 
-// listFilter reads ?status=a,b&from=RFC3339|YYYY-MM-DD&to=...
-func listFilter(r *http.Request) (state.ListFilter, error) {
+// listFilter reads ?status=a,b&from=RFC3339|YYYY-MM-DD&to=...&link=ID.
+func listFilter(q url.Values) (state.ListFilter, error) {
 	var f state.ListFilter
-	q := r.URL.Query()
 	f.Link = q.Get("link")
 	for _, s := range strings.Split(q.Get("status"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -186,30 +185,41 @@ func parseDate(s string, end bool) (time.Time, error) {
 }
 
 // listOrders serves GET {base}/orders: newest first, ?limit=N (1-500,
-// default 50), ?cursor=C from the previous page, ?status= and ?from=/?to=
-// filters; ?format=csv streams every matching order as CSV for bookkeeping.
+// default 50), ?cursor=C from the previous page, ?status=, ?from=/?to= and
+// ?link= filters; ?format=csv streams every matching order as CSV for
+// bookkeeping (?format=json is the default). Any other parameter is a 400.
 func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
-	f, err := listFilter(r)
+	q, err := readQuery(r, "limit", "cursor", "status", "from", "to", "link", "format")
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("format") == "csv" {
+	f, err := listFilter(q)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	switch q.Get("format") {
+	case "", "json":
+	case "csv":
+		if q.Has("limit") || q.Has("cursor") {
+			h.failErr(w, r, &shop.InputError{Field: "format", Reason: "the CSV holds every matching order; it takes no limit or cursor"})
+			return
+		}
 		h.ordersCSV(w, r, f)
 		return
+	default:
+		h.failErr(w, r, &shop.InputError{Field: "format", Reason: `must be "json" (the default) or "csv"`})
+		return
 	}
-	limit, err := pageLimit(r)
+	limit, err := pageLimit(q)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	orders, next, err := h.svc.Store().List(r.URL.Query().Get("cursor"), limit, f)
-	if errors.Is(err, state.ErrInvalidFilter) {
-		h.failErr(w, r, &shop.InputError{Field: "link", Reason: err.Error()})
-		return
-	}
+	orders, next, err := h.svc.Orders(q.Get("cursor"), limit, f)
 	if err != nil {
-		h.failErr(w, r, &shop.InputError{Field: "cursor", Reason: "the cursor is not valid"})
+		h.failErr(w, r, err)
 		return
 	}
 	now := time.Now()
@@ -220,20 +230,24 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// ordersCSV answers every order f matches as CSV, read 500 at a time. The
+// first page is read before anything is sent, so a filter the store refuses
+// or a store that is down is an error answer; should a later page fail, the
+// answer is aborted (the client sees a broken transfer), never a file that
+// looks whole and is not.
 func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.ListFilter) {
+	orders, next, err := h.svc.Orders("", 500, f)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="vipps-orders.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"reference", "created_at", "status", "currency", "amount", "authorized", "captured", "cancelled", "refunded", "items",
 		"shipping", "shipping_amount", "buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"})
-	cursor := ""
 	for {
-		orders, next, err := h.svc.Store().List(cursor, 500, f)
-		if err != nil {
-			h.log.Error("csv export stopped", zapErr(err))
-			break
-		}
 		for _, o := range orders {
 			var items []string
 			for _, it := range o.Items {
@@ -263,7 +277,11 @@ func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.List
 		if next == "" {
 			break
 		}
-		cursor = next
+		if orders, next, err = h.svc.Orders(next, 500, f); err != nil {
+			h.log.Error("csv export aborted", zapErr(err))
+			cw.Flush()
+			panic(http.ErrAbortHandler)
+		}
 	}
 	cw.Flush()
 }
