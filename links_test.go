@@ -291,6 +291,16 @@ func TestLinkBodiesAreStrict(t *testing.T) {
 	if _, links := do(t, http.MethodGet, shopURL+"/vipps/links", nil, "Authorization", "Bearer "+adminToken); strings.Contains(string(links), `"id"`) {
 		t.Fatalf("a refused request made a link: %s", links)
 	}
+	// A buyer's post of a body that is neither a form nor JSON is not
+	// read as an empty one: nothing is paid, the link stays free.
+	l := createLink(t, `{"amount":10000,"description":"Deposit","vat":25}`)
+	resp, b := do(t, http.MethodPost, shopURL+linkPath(t, l), strings.NewReader("phone 91234567"), "Content-Type", "text/plain")
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("paying a link with a text body: %d %s", resp.StatusCode, b)
+	}
+	if got, orders := linkDetail(t, l.ID); got.Status != "active" || len(orders) != 0 {
+		t.Fatalf("after a refused payment the link is %s with %d orders", got.Status, len(orders))
+	}
 }
 
 // TestFreeAmountLinkReceiptCarriesItsVAT: a free amount at 12 % VAT,

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -144,12 +145,17 @@ func (h *Handler) readLinkPayment(r *http.Request) (shop.LinkPayment, error) {
 		}
 		phone = body.Phone
 	} else {
-		if err := r.ParseForm(); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return shop.LinkPayment{}, err
+		// A form, or nothing at all (a bare POST pays by redirect); any
+		// other body is not read as if it were empty.
+		mt := "application/x-www-form-urlencoded"
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			var err error
+			if mt, _, err = mime.ParseMediaType(ct); err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
+				return shop.LinkPayment{}, errUnsupportedType
 			}
-			return shop.LinkPayment{}, &shop.InputError{Reason: "the form could not be read"}
+		}
+		if err := parseForm(r, mt); err != nil {
+			return shop.LinkPayment{}, err
 		}
 		phone = r.PostForm.Get("phone")
 	}
