@@ -131,6 +131,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 		LogoType:      spec.logoType,
 		SecureCookies: pub.Scheme == "https",
 		LinkPush:      c.LinkPush,
+		PayOrigin:     httpOrigin(baseURL),
 		Logger:        log,
 		Observer:      obs,
 	})
@@ -239,3 +240,14 @@ func (rt *shopRuntime) release() {
 }
 
 var _ = caddy.Duration(0)
+
+// httpOrigin is the origin of u when it is a plain http address (the
+// simulator's, or an api_url over http), for the pages' form-action;
+// empty for https, which the pages allow anyway.
+func httpOrigin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "http" || p.Host == "" {
+		return ""
+	}
+	return p.Scheme + "://" + p.Host
+}

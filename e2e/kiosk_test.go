@@ -84,3 +84,22 @@ func TestBrowserKioskQR(t *testing.T) {
 	}
 	m.do("next customer", chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#show-qr")))
 }
+
+// TestBrowserPayLink: a buyer opens a payment link on the phone, presses
+// Pay, lands at Vipps (the page's form posts to the shop, which redirects
+// to another origin: the page's Content-Security-Policy must let that
+// form go there), approves and ends on the shop's confirmation.
+func TestBrowserPayLink(t *testing.T) {
+	b := startBrowser(t)
+	s := startShop(t)
+	address := s.paymentLink(`{"amount":150000,"description":"Deposit for a table","vat":25}`)
+	phone := b.firstTab("buyer's phone")
+	phone.do("open the link", chromedp.Navigate(address), chromedp.WaitVisible(chromedp.CSS("#pay")))
+	phone.do("pay", chromedp.Click(chromedp.CSS("#pay")))
+	phone.waitFor("Vipps shows the payment", onLandingPage, pageTimeout)
+	if text := run(phone, "read the app", chromedp.Evaluate[string](`document.body.innerText`)); !showsAmount(text, 150000) {
+		phone.fail("Vipps shows what the link charges", "it shows %q", text)
+	}
+	phone.do("approve", chromedp.Click(approveButton, chromedp.NodeVisible))
+	phone.waitFor("the phone shows the shop's confirmation", onConfirmation, waitingTimeout)
+}

@@ -145,7 +145,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	default:
 		page.Screen = kioskFailed
 	}
-	h.renderImages(w, http.StatusOK, "kiosk", page, imageOrigin(page.QR))
+	h.renderWith(w, http.StatusOK, "kiosk", page, pagePolicy{img: imageOrigin(page.QR)})
 }
 
 // imageOrigin is the origin of an image served elsewhere (Vipps' QR

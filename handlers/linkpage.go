@@ -96,7 +96,8 @@ func (h *Handler) payLinkPage(w http.ResponseWriter, r *http.Request) {
 	if status != shop.LinkActive {
 		page.Closed, code = lang.T("link."+status+".text"), closedStatus(status)
 	}
-	h.render(w, code, "link", page)
+	// Pay posts here and is answered with a redirect to Vipps.
+	h.renderWith(w, code, "link", page, pagePolicy{toVipps: true})
 }
 
 // payLink serves POST {base}/pay/TOKEN: the pay button (an empty form, or

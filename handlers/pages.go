@@ -72,12 +72,22 @@ type orderPage struct {
 // render writes a built-in page. Pages are rendered into a buffer first, so
 // a template error never leaves a half-written response.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
-	h.renderImages(w, status, name, data, "")
+	h.renderWith(w, status, name, data, pagePolicy{})
 }
 
-// renderImages is render for a page that also shows an image from
-// imgOrigin (Vipps' QR code on the kiosk page).
-func (h *Handler) renderImages(w http.ResponseWriter, status int, name string, data any, imgOrigin string) {
+// pagePolicy widens a page's Content-Security-Policy for what the page
+// itself needs.
+type pagePolicy struct {
+	// img is the origin of an image served elsewhere (Vipps' QR code on
+	// the kiosk page).
+	img string
+	// toVipps: the page's form is answered with a redirect to Vipps'
+	// landing page, which browsers check against form-action.
+	toVipps bool
+}
+
+// renderWith is render with the page's own policy.
+func (h *Handler) renderWith(w http.ResponseWriter, status int, name string, data any, policy pagePolicy) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name+".html", data); err != nil {
 		h.log.Error("rendering page", zap.String("page", name), zap.Error(err))
@@ -86,7 +96,12 @@ func (h *Handler) renderImages(w http.ResponseWriter, status int, name string, d
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"+h.logoOrigin()+strings.TrimRight(" "+imgOrigin, " ")+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	formAction := "'self'"
+	if policy.toVipps {
+		formAction += " https:" + strings.TrimRight(" "+h.cfg.PayOrigin, " ")
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"+
+		h.logoOrigin()+strings.TrimRight(" "+policy.img, " ")+"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -46,6 +46,11 @@ type Config struct {
 	// to get the payment pushed to the app (Vipps' PUSH_MESSAGE, which the
 	// sales unit must be approved for).
 	LinkPush bool
+	// PayOrigin is the origin buyers are sent to pay at (Vipps' landing
+	// page) when it is not an https address: the simulator's, or an
+	// api_url over http. A page whose form leads there (a payment link's)
+	// allows it, beside any https address, in its Content-Security-Policy.
+	PayOrigin string
 	// WebhookMaxSkew is how far a webhook's x-ms-date may be from now.
 	WebhookMaxSkew int64
 	Logger         *zap.Logger
