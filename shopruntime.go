@@ -71,7 +71,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 	c := spec.cfg
 	baseURL := spec.apiBaseURL()
 	if c.Environment == EnvSimulator {
-		key, base, err := acquireSimulator(c.SimulatorListen, filepath.Join(spec.dataDir, "simulator"), log)
+		key, base, err := acquireSimulator(c.SimulatorListen, filepath.Join(spec.dataDir, "simulator"), publicURL, log)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -39,13 +41,18 @@ func (e *embeddedSimulator) Destruct() error {
 // returns the pool key and its base URL. The simulator that starts keeps its
 // payments, webhook registrations and receipts in dataDir, so a restarted
 // demo can still ship, cancel and refund its earlier orders.
-func acquireSimulator(addr, dataDir string, log *zap.Logger) (string, string, error) {
+//
+// On all addresses (":9190", "0.0.0.0:9190") its pages are addressed with
+// the host of publicURL, so that a phone on the shop's network can open the
+// landing page and scan the kiosk's QR code: "http://0.0.0.0:9190" leads a
+// phone nowhere.
+func acquireSimulator(addr, dataDir, publicURL string, log *zap.Logger) (string, string, error) {
 	val, _, err := simPool.LoadOrNew(addr, func() (caddy.Destructor, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("starting the vipps simulator on %s: %w", addr, err)
 		}
-		base := "http://" + ln.Addr().String()
+		base := "http://" + simulatorHost(ln.Addr(), publicURL)
 		s, err := sim.Open(sim.Options{PublicURL: base, DataDir: dataDir, Logger: log.Named("simulator")})
 		if err != nil {
 			_ = ln.Close()
@@ -64,4 +71,19 @@ func acquireSimulator(addr, dataDir string, log *zap.Logger) (string, string, er
 		return "", "", err
 	}
 	return addr, val.(*embeddedSimulator).base, nil
+}
+
+// simulatorHost is the host:port buyers reach the simulator at: where it
+// listens, or, when that is every address, the shop's public host on the
+// simulator's port.
+func simulatorHost(listen net.Addr, publicURL string) string {
+	tcp, ok := listen.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return listen.String()
+	}
+	host := "127.0.0.1"
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
