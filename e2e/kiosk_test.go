@@ -103,3 +103,35 @@ func TestBrowserPayLink(t *testing.T) {
 	phone.do("approve", chromedp.Click(approveButton, chromedp.NodeVisible))
 	phone.waitFor("the phone shows the shop's confirmation", onConfirmation, waitingTimeout)
 }
+
+// TestBrowserPushFromLink: a buyer types a local mobile number on a link's
+// page (the shop offers push); the payment goes to that phone's app, the
+// page waits, and once the buyer approves in the app (the simulator's
+// inbox for that number) it moves on to the confirmation by itself.
+func TestBrowserPushFromLink(t *testing.T) {
+	b := startBrowser(t)
+	s := startShop(t, "link_push")
+	address := s.paymentLink(`{"amount":45000,"description":"Deposit for a table","vat":25}`)
+	counter := b.firstTab("the buyer's computer")
+	counter.do("open the link", chromedp.Navigate(address), chromedp.WaitVisible(chromedp.CSS("#push")))
+	counter.do("send it to the phone",
+		chromedp.SetValue(chromedp.CSS("#phone"), "912 34 567"),
+		chromedp.Click(chromedp.CSS("#push")),
+	)
+	counter.waitFor("the page waits for the app", onWaitingPage, pageTimeout)
+
+	phone := b.newTab("buyer's phone")
+	phone.do("open the app's inbox", chromedp.Navigate(s.simURL+"/landing?user=4791234567"), chromedp.WaitVisible(chromedp.CSS("#inbox a.open")))
+	phone.do("open the payment", chromedp.Click(chromedp.CSS("#inbox a.open")))
+	phone.waitFor("the app shows the payment", onLandingPage, pageTimeout)
+	if text := run(phone, "read the app", chromedp.Evaluate[string](`document.body.innerText`)); !showsAmount(text, 45000) {
+		phone.fail("the app shows what the link charges", "it shows %q", text)
+	}
+	phone.do("approve", chromedp.Click(approveButton, chromedp.NodeVisible))
+
+	counter.do("the buyer's screen is in front", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
+		return err
+	}))
+	counter.waitFor("the waiting page moves on to the confirmation by itself", onConfirmation, waitingTimeout)
+}
