@@ -323,6 +323,12 @@ func checkText(opt, v string) error {
 		return checkPublicURL(v, "")
 	case "logo":
 		return checkLogo(v)
+	case "language":
+		return checkLanguage(v)
+	case "brand":
+		return checkBrand(v)
+	case "simulator_listen":
+		return checkListen(v)
 	case "currency":
 		if _, err := shop.NewCatalog(v, nil); err != nil {
 			return err

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,16 +174,17 @@ func (s *shopSpec) setDefaults() error {
 	if c.Environment == "" {
 		c.Environment = EnvSimulator
 	}
-	if c.Language != "" && !slices.Contains(handlers.LanguageCodes(), c.Language) {
-		return fmt.Errorf("language %q: use one of %s", c.Language, strings.Join(handlers.LanguageCodes(), ", "))
+	if err := checkLanguage(c.Language); err != nil {
+		return err
 	}
-	switch c.Brand {
-	case "", "auto", "vipps", "mobilepay":
-	default:
-		return fmt.Errorf("brand %q: use auto, vipps or mobilepay", c.Brand)
+	if err := checkBrand(c.Brand); err != nil {
+		return err
 	}
 	if c.SimulatorListen == "" {
 		c.SimulatorListen = "127.0.0.1:9190"
+	}
+	if err := checkListen(c.SimulatorListen); err != nil {
+		return err
 	}
 	if c.BasePath == "" {
 		c.BasePath = "/vipps"
@@ -377,4 +380,32 @@ func (c ShopConfig) sameAs(o ShopConfig) bool {
 func (c ShopConfig) isEmpty() bool {
 	b, _ := json.Marshal(c)
 	return string(b) == "{}"
+}
+
+// checkLanguage: a language of the built-in pages, or none.
+func checkLanguage(v string) error {
+	if v != "" && !slices.Contains(handlers.LanguageCodes(), v) {
+		return fmt.Errorf("language %q: use one of %s", v, strings.Join(handlers.LanguageCodes(), ", "))
+	}
+	return nil
+}
+
+// checkBrand: the mark the pages show.
+func checkBrand(v string) error {
+	switch v {
+	case "", "auto", "vipps", "mobilepay":
+		return nil
+	}
+	return fmt.Errorf("brand %q: use auto, vipps or mobilepay", v)
+}
+
+// checkListen: the simulator's address is host:port (the host may be
+// empty for every address), checked before anything listens on it.
+func checkListen(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("simulator_listen %q: use host:port, such as 127.0.0.1:9190 (or :9190 for every address)", v)
+	}
+	return nil
 }
