@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -415,6 +416,89 @@ func TestNotifyDeliveriesSignedAndRetried(t *testing.T) {
 	req.Header.Set(shop.HeaderNotifySignature, shop.SignNotification(secret, ts, []byte(`{"amount":1}`)))
 	if shop.VerifyNotification(secret, req, []byte(`{"amount":2}`), time.Minute, time.Now()) == nil {
 		t.Fatal("a tampered notification verified")
+	}
+}
+
+// TestNotificationsFollowTheMoney: the merchant's system is told of every
+// movement of money, also when the status stays the same (a second partial
+// capture, a release after a partial refund), with the figures of that
+// moment and an ID that a repeated delivery keeps.
+func TestNotificationsFollowTheMoney(t *testing.T) {
+	const secret = "notify-secret-for-tests"
+	var mu sync.Mutex
+	var got []shop.Notification
+	var refusedIDs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := shop.VerifyNotification(secret, r, body, 5*time.Minute, time.Now()); err != nil {
+			t.Errorf("notification does not verify: %v", err)
+			w.WriteHeader(401)
+			return
+		}
+		var n shop.Notification
+		_ = json.Unmarshal(body, &n)
+		mu.Lock()
+		defer mu.Unlock()
+		// The first delivery of the second capture's event is refused.
+		if n.Status == "partially_captured" && n.Captured == 15000 && len(refusedIDs) == 0 {
+			refusedIDs = append(refusedIDs, n.ID)
+			w.WriteHeader(503)
+			return
+		}
+		got = append(got, n)
+	}))
+	defer srv.Close()
+	os.Setenv("VIPPS_TEST_NOTIFY_SECRET", secret)
+	startShop(t, shopConfig{Extra: "notify_url " + srv.URL + "\n\t\tnotify_secret {env.VIPPS_TEST_NOTIFY_SECRET}"})
+	ref := approved(t, twoItems()) // 49700
+	for _, step := range []struct{ path, body string }{
+		{"ship", `{"amount":10000}`},
+		{"ship", `{"amount":5000}`},
+		{"refund", `{"amount":3000}`},
+		{"cancel", ""},
+	} {
+		if resp, body := merchant(t, http.MethodPost, "/vipps/orders/"+ref+"/"+step.path, step.body); resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", step.path, step.body, resp.StatusCode, body)
+		}
+	}
+	type moment struct {
+		status                                    string
+		authorized, captured, cancelled, refunded int64
+	}
+	want := []moment{
+		{"pending", 0, 0, 0, 0},
+		{"authorized", 49700, 0, 0, 0},
+		{"partially_captured", 49700, 10000, 0, 0},
+		{"partially_captured", 49700, 15000, 0, 0},
+		{"partially_captured", 49700, 15000, 0, 3000}, // the rest is still reserved
+		{"partially_refunded", 49700, 15000, 34700, 3000},
+	}
+	var seen []moment
+	ids := map[string]bool{}
+	waitFor(t, "a notification of every movement of money", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		seen, ids = nil, map[string]bool{}
+		for _, n := range got {
+			if n.Reference == ref {
+				seen = append(seen, moment{n.Status, n.Authorized, n.Captured, n.Cancelled, n.Refunded})
+				ids[n.ID] = true
+			}
+		}
+		return len(seen) >= len(want)
+	})
+	for _, m := range want {
+		if !slices.Contains(seen, m) {
+			t.Errorf("no notification of %+v; got %+v", m, seen)
+		}
+	}
+	if len(seen) != len(want) || len(ids) != len(want) {
+		t.Errorf("%d notifications with %d IDs, want %d each: %+v", len(seen), len(ids), len(want), seen)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(refusedIDs) != 1 || !ids[refusedIDs[0]] {
+		t.Errorf("the refused delivery (%v) was not repeated with its ID (%v)", refusedIDs, ids)
 	}
 }
 

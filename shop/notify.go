@@ -26,16 +26,26 @@ const (
 	HeaderNotifySignature = "X-Vipps-Shop-Signature"
 )
 
-// Notification is the JSON body posted to notify_url.
+// Notification is the JSON body posted to notify_url: one event, a change
+// of the order's status or of its money, with the figures as they were
+// when it happened (a delivery retried later still tells that moment).
 type Notification struct {
-	Event     string       `json:"event"`
-	Reference string       `json:"reference"`
-	Status    string       `json:"status"`
-	Currency  string       `json:"currency"`
-	Amount    int64        `json:"amount"`
-	Captured  int64        `json:"captured"`
-	Refunded  int64        `json:"refunded"`
-	Items     []state.Item `json:"items"`
+	// ID names the event (the outbox job that delivers it); a delivery
+	// that is repeated carries the same ID, so a receiver handles each ID
+	// once.
+	ID        string `json:"id"`
+	Event     string `json:"event"`
+	Reference string `json:"reference"`
+	Status    string `json:"status"`
+	Currency  string `json:"currency"`
+	// Amount is what the order costs; Authorized, Captured, Cancelled
+	// (released) and Refunded are the money moved so far, in minor units.
+	Amount     int64        `json:"amount"`
+	Authorized int64        `json:"authorized"`
+	Captured   int64        `json:"captured"`
+	Cancelled  int64        `json:"cancelled"`
+	Refunded   int64        `json:"refunded"`
+	Items      []state.Item `json:"items"`
 	// Shipping is the delivery chosen in the app; its price is part of
 	// Amount.
 	Shipping *state.Shipping `json:"shipping,omitempty"`
@@ -46,9 +56,36 @@ type Notification struct {
 	OccurredAt time.Time    `json:"occurred_at"`
 }
 
+// notifyPayload is an event as the outbox keeps it until delivered: what
+// the order showed when it happened.
 type notifyPayload struct {
 	Status string    `json:"status"`
 	At     time.Time `json:"at"`
+	// Money is the order's amounts at the event; nil in events queued by
+	// an older version, which are told with the amounts of today.
+	Money *notifyMoney `json:"money,omitempty"`
+}
+
+type notifyMoney struct {
+	Authorized int64 `json:"authorized"`
+	Captured   int64 `json:"captured"`
+	Cancelled  int64 `json:"cancelled"`
+	Refunded   int64 `json:"refunded"`
+}
+
+func moneyOf(p state.Payment) notifyMoney {
+	return notifyMoney{Authorized: p.Authorized, Captured: p.Captured, Cancelled: p.Cancelled, Refunded: p.Refunded}
+}
+
+// notifyEvent is the event to queue for a change from before to after, if
+// the merchant is told of it: a new status, or money that moved.
+func (s *Service) notifyEvent(ref string, before, after *state.Order) (state.Job, bool) {
+	m := moneyOf(after.Payment)
+	if after.Status == before.Status && m == moneyOf(before.Payment) {
+		return state.Job{}, false
+	}
+	payload, _ := json.Marshal(notifyPayload{Status: string(after.Status), At: s.now().UTC(), Money: &m})
+	return state.Job{Kind: JobNotify, Ref: ref, Payload: payload, NotBefore: s.now().UTC()}, true
 }
 
 // SignNotification computes the signature header value for a body.
@@ -90,9 +127,14 @@ func (s *Service) notify(ctx context.Context, j state.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return &RejectedError{Op: "notify", Err: err}
 	}
+	m := moneyOf(o.Payment)
+	if p.Money != nil {
+		m = *p.Money
+	}
 	body, err := json.Marshal(Notification{
-		Event: "order." + p.Status, Reference: o.Reference, Status: p.Status, Currency: o.Currency, Amount: o.Amount,
-		Captured: o.Payment.Captured, Refunded: o.Payment.Refunded, Items: o.Items, Shipping: o.Shipping, Buyer: s.BuyerOf(o.Reference),
+		ID: j.ID, Event: "order." + p.Status, Reference: o.Reference, Status: p.Status, Currency: o.Currency, Amount: o.Amount,
+		Authorized: m.Authorized, Captured: m.Captured, Cancelled: m.Cancelled, Refunded: m.Refunded,
+		Items: o.Items, Shipping: o.Shipping, Buyer: s.BuyerOf(o.Reference),
 		CreatedAt: o.CreatedAt, OccurredAt: p.At,
 	})
 	if err != nil {

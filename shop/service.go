@@ -2,7 +2,6 @@ package shop
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -198,9 +197,10 @@ func (s *Service) update(ref string, src state.Source, fn func(o *state.Order, t
 		if err := fn(o, tx); err != nil {
 			return err
 		}
-		if s.cfg.NotifyURL != "" && o.Status != before.Status {
-			payload, _ := json.Marshal(notifyPayload{Status: string(o.Status), At: s.now().UTC()})
-			tx.Enqueue(state.Job{Kind: JobNotify, Ref: ref, Payload: payload, NotBefore: s.now().UTC()})
+		if s.cfg.NotifyURL != "" {
+			if j, ok := s.notifyEvent(ref, before, o); ok {
+				tx.Enqueue(j)
+			}
 		}
 		return nil
 	})
