@@ -100,8 +100,10 @@ func backup(w http.ResponseWriter, app *App, name string) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="vipps-%s-%s.badger"`, name, time.Now().UTC().Format("20060102T150405Z")))
 	if _, err := b.Backup(w); err != nil {
-		// The status is sent; a broken stream is all the client can see.
+		// The status is sent: break the transfer off, so that the client
+		// sees a failed download, never a file that looks whole.
 		app.logger.Error("backup failed", zap.String("shop", name), zap.Error(err))
+		panic(http.ErrAbortHandler)
 	}
 	return nil
 }
