@@ -89,7 +89,10 @@ func (s *Service) fetchDetails(ctx context.Context, ref string) error {
 		}
 		p.UserDetails = userDetailsFrom(u)
 	}
-	prev, _ := s.store.Buyer(ref)
+	prev, err := s.store.Buyer(ref)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return err
+	}
 	after, _, err := s.update(ref, state.SourceWorker, func(o *state.Order, tx *state.Tx) error {
 		settled := s.settleDetails(o, tx, p, prev, s.now().UTC())
 		if !s.planCaptureOnPayment(o, tx, s.now().UTC()) && !settled {

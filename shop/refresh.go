@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -135,7 +136,12 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 	now := s.now().UTC()
 	var prev *state.Buyer
 	if p.UserDetails != nil || p.ShippingDetails != nil {
-		prev, _ = s.store.Buyer(ref) // merged with what Vipps shares
+		// Merged with what Vipps shares: a store that cannot say what it
+		// holds must not have it overwritten.
+		var err error
+		if prev, err = s.store.Buyer(ref); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return nil, err
+		}
 	}
 	o, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
 		wasAuthorized := o.Payment.Authorized > 0
