@@ -424,3 +424,45 @@ func TestGuessingLinkTokensFindsNothing(t *testing.T) {
 		t.Fatalf("the PNG holds %q (%v), want %q", got, err, l.URL)
 	}
 }
+
+// TestPayingTwiceFromOneBrowserFindsOnePayment: the link's page gives the
+// browser its try at the link (a cookie on the link's path); paying twice
+// with it (a double click, Back and Pay again) leads to one payment, and
+// the page does not call the link busy for that browser. Another browser
+// is told the link is busy.
+func TestPayingTwiceFromOneBrowserFindsOnePayment(t *testing.T) {
+	startShop(t, shopConfig{})
+	l := createLink(t, `{"amount":20000,"description":"A deposit","vat":25}`)
+	path := linkPath(t, l)
+	resp, _ := do(t, http.MethodGet, shopURL+path, nil, "Accept", "text/html")
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "vipps_attempt" {
+			cookie = c
+		}
+	}
+	if cookie == nil || cookie.Path != path || !cookie.HttpOnly || cookie.MaxAge <= 0 {
+		t.Fatalf("the link's page gave no try cookie: %+v", resp.Cookies())
+	}
+	form := []string{"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie.Name + "=" + cookie.Value}
+	var locations []string
+	for range 2 {
+		resp, b := do(t, http.MethodPost, shopURL+path, strings.NewReader(""), form...)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("paying from the browser: %d %s", resp.StatusCode, b)
+		}
+		locations = append(locations, resp.Header.Get("Location"))
+	}
+	if locations[0] != locations[1] {
+		t.Fatalf("two payments for one browser: %v", locations)
+	}
+	if got, orders := linkDetail(t, l.ID); got.Orders != 1 || len(orders) != 1 {
+		t.Fatalf("the link has %d orders", got.Orders)
+	}
+	if resp, page := do(t, http.MethodGet, shopURL+path, nil, "Accept", "text/html", "Cookie", cookie.Name+"="+cookie.Value); resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="pay"`) {
+		t.Fatalf("the page for the browser whose payment waits: %d", resp.StatusCode)
+	}
+	if resp, b := do(t, http.MethodPost, shopURL+path, strings.NewReader(""), "Content-Type", "application/x-www-form-urlencoded"); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("another browser: %d %s", resp.StatusCode, b)
+	}
+}

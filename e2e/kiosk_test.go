@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -85,10 +86,12 @@ func TestBrowserKioskQR(t *testing.T) {
 	m.do("next customer", chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#show-qr")))
 }
 
-// TestBrowserPayLink: a buyer opens a payment link on the phone, presses
-// Pay, lands at Vipps (the page's form posts to the shop, which redirects
-// to another origin: the page's Content-Security-Policy must let that
-// form go there), approves and ends on the shop's confirmation.
+// TestBrowserPayLink: a buyer opens a single-use payment link on the
+// phone, presses Pay, comes back from Vipps and presses Pay again, lands
+// at the same payment at Vipps (the page's form posts to the
+// shop, which redirects to another origin: the page's
+// Content-Security-Policy must let that form go there) rather than on "the
+// link is in use", approves and ends on the shop's confirmation.
 func TestBrowserPayLink(t *testing.T) {
 	b := startBrowser(t)
 	s := startShop(t)
@@ -97,6 +100,25 @@ func TestBrowserPayLink(t *testing.T) {
 	phone.do("open the link", chromedp.Navigate(address), chromedp.WaitVisible(chromedp.CSS("#pay")))
 	phone.do("pay", chromedp.Click(chromedp.CSS("#pay")))
 	phone.waitFor("Vipps shows the payment", onLandingPage, pageTimeout)
+	first := run(phone, "read Vipps' address", chromedp.Evaluate[string](`location.href`))
+	// The buyer comes back to the link's page (Back, or the link in the
+	// message again) and presses Pay again: the link is busy with this
+	// buyer's own payment, which they are sent to.
+	phone.do("open the link again", chromedp.Navigate(address), chromedp.WaitVisible(chromedp.CSS("#pay")))
+	phone.do("pay again", chromedp.Click(chromedp.CSS("#pay")))
+	phone.waitFor("Vipps shows the payment again", onLandingPage, pageTimeout)
+	if again := run(phone, "read Vipps' address", chromedp.Evaluate[string](`location.href`)); again != first {
+		phone.fail("the second Pay leads to the first payment", "first %s, then %s", first, again)
+	}
+	links := s.request(http.MethodGet, s.base+"/vipps/links", http.Header{"Authorization": {"Bearer " + adminToken}}, nil)
+	var list struct {
+		Links []struct {
+			Orders int `json:"orders"`
+		} `json:"links"`
+	}
+	if err := json.Unmarshal([]byte(links.body), &list); err != nil || len(list.Links) != 1 || list.Links[0].Orders != 1 {
+		t.Fatalf("two presses of Pay: %s", clip(links.body))
+	}
 	if text := run(phone, "read the app", chromedp.Evaluate[string](`document.body.innerText`)); !showsAmount(text, 150000) {
 		phone.fail("Vipps shows what the link charges", "it shows %q", text)
 	}

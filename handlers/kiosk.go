@@ -33,6 +33,9 @@ type kioskPage struct {
 	StatusURL, ReturnURL string
 	Reference            string
 	Closed               string
+	// Attempt names this screen's try at paying the link (see
+	// shop.LinkPayment.Attempt).
+	Attempt string
 }
 
 // linkKiosk serves GET {base}/pay/TOKEN/kiosk: the link at the counter,
@@ -44,10 +47,11 @@ func (h *Handler) linkKiosk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := h.lang(r)
+	attempt := h.payAttempt(w, r, l.Token)
 	page := kioskPage{frame: h.frame(lang, l.Description), Screen: kioskStart, Description: l.Description,
-		Amount: l.Amount, Currency: l.Currency, StartURL: h.payPath(l.Token) + "/kiosk"}
+		Amount: l.Amount, Currency: l.Currency, StartURL: h.payPath(l.Token) + "/kiosk", Attempt: attempt}
 	code := http.StatusOK
-	if status := h.svc.LinkStatus(l); status != shop.LinkActive {
+	if status := h.svc.LinkStatusFor(l, attempt); status != shop.LinkActive {
 		page.Closed, code = lang.T("link."+status+".text"), closedStatus(status)
 	}
 	h.render(w, code, "kiosk", page)
@@ -57,9 +61,16 @@ func (h *Handler) linkKiosk(w http.ResponseWriter, r *http.Request) {
 // with Vipps' userFlow QR, shown on the kiosk page (303).
 func (h *Handler) startLinkKiosk(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	res, err := h.svc.PayLink(r.Context(), token, shop.LinkPayment{Flow: shop.FlowQR})
+	pay := shop.LinkPayment{Flow: shop.FlowQR}
+	if err := r.ParseForm(); err == nil {
+		pay.Attempt = r.PostForm.Get("attempt")
+	}
+	if pay.Attempt == "" {
+		pay.Attempt = attemptCookie(r)
+	}
+	res, err := h.svc.PayLink(r.Context(), token, pay)
 	if err != nil {
-		h.failLink(w, r, token, shop.LinkPayment{Flow: shop.FlowQR}, err)
+		h.failLink(w, r, token, pay, err)
 		return
 	}
 	h.toKiosk(w, r, res.Order.Reference)

@@ -27,6 +27,9 @@ type linkPage struct {
 	PhoneExample string
 	// Closed says why the link takes no payment now; empty when it does.
 	Closed string
+	// Attempt names this browser's try at paying the link (see
+	// shop.LinkPayment.Attempt): pressing Pay twice pays one payment.
+	Attempt string
 }
 
 // BuyerLink is a payment link as a buyer's script sees it (GET
@@ -85,12 +88,15 @@ func (h *Handler) payLinkPage(w http.ResponseWriter, r *http.Request) {
 			Currency: l.Currency, ExpiresAt: l.ExpiresAt, Push: h.cfg.LinkPush})
 		return
 	}
+	attempt := h.payAttempt(w, r, l.Token)
+	status = h.svc.LinkStatusFor(l, attempt)
 	lang := h.lang(r)
 	page := linkPage{
 		frame:       h.frame(lang, l.Description),
 		Order:       BuyerView{Items: buyerItems(l.Items), Amount: l.Amount, Currency: l.Currency},
 		Description: l.Description, ExpiresAt: l.ExpiresAt,
 		PayURL: h.payPath(l.Token), Push: h.cfg.LinkPush, PhoneExample: shop.MarketOf(h.currency).PhoneExample,
+		Attempt: attempt,
 	}
 	code := http.StatusOK
 	if status != shop.LinkActive {
@@ -136,15 +142,16 @@ func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) {
 // readLinkPayment reads the pay form (or JSON): a phone number asks for a
 // push, when the shop offers it.
 func (h *Handler) readLinkPayment(r *http.Request) (shop.LinkPayment, error) {
-	var phone string
+	var phone, attempt string
 	if sentJSON(r) {
 		var body struct {
-			Phone string `json:"phone,omitempty"`
+			Phone   string `json:"phone,omitempty"`
+			Attempt string `json:"attempt,omitempty"`
 		}
-		if _, err := readStrictJSON(r, &body, "phone"); err != nil {
+		if _, err := readStrictJSON(r, &body, "phone", "attempt"); err != nil {
 			return shop.LinkPayment{}, err
 		}
-		phone = body.Phone
+		phone, attempt = body.Phone, body.Attempt
 	} else {
 		// A form, or nothing at all (a bare POST pays by redirect); any
 		// other body is not read as if it were empty.
@@ -158,12 +165,15 @@ func (h *Handler) readLinkPayment(r *http.Request) (shop.LinkPayment, error) {
 		if err := parseForm(r, mt); err != nil {
 			return shop.LinkPayment{}, err
 		}
-		phone = r.PostForm.Get("phone")
+		phone, attempt = r.PostForm.Get("phone"), r.PostForm.Get("attempt")
+	}
+	if attempt == "" {
+		attempt = attemptCookie(r)
 	}
 	if _, asked := r.PostForm["phone"]; h.cfg.LinkPush && (phone != "" || asked) {
-		return shop.LinkPayment{Flow: shop.FlowPush, Phone: phone}, nil
+		return shop.LinkPayment{Flow: shop.FlowPush, Phone: phone, Attempt: attempt}, nil
 	}
-	return shop.LinkPayment{}, nil
+	return shop.LinkPayment{Attempt: attempt}, nil
 }
 
 // failLink answers a link payment that did not start, with a way back to
@@ -244,4 +254,32 @@ func (h *Handler) linkOf(o *state.Order) *state.Link {
 		return nil
 	}
 	return l
+}
+
+// attemptCookieName holds a browser's try at paying a link, on the link's
+// own path.
+const attemptCookieName = "vipps_attempt"
+
+// attemptLife is how long a browser's try at a link is remembered: longer
+// than a payment waits for its buyer.
+const attemptLife = 30 * time.Minute
+
+// payAttempt is this browser's try at paying the link: the one it has, or
+// a new one it is given to keep.
+func (h *Handler) payAttempt(w http.ResponseWriter, r *http.Request, token string) string {
+	if a := attemptCookie(r); a != "" {
+		return a
+	}
+	a := newNonce()
+	http.SetCookie(w, &http.Cookie{Name: attemptCookieName, Value: a, Path: h.payPath(token), MaxAge: int(attemptLife / time.Second),
+		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	return a
+}
+
+// attemptCookie is the try the browser sent, if it is one.
+func attemptCookie(r *http.Request) string {
+	if c, err := r.Cookie(attemptCookieName); err == nil && shop.ValidAttempt(c.Value) {
+		return c.Value
+	}
+	return ""
 }

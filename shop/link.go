@@ -193,9 +193,19 @@ func (s *Service) DisableLink(id string) (*state.Link, error) {
 // for the buyer of its single payment (busy), was paid (used), expired or
 // was disabled.
 func (s *Service) LinkStatus(l *state.Link) string {
+	return s.LinkStatusFor(l, "")
+}
+
+// LinkStatusFor is LinkStatus for the buyer of attempt (see
+// LinkPayment.Attempt): a link busy with that buyer's own payment is
+// active for them, as paying it again leads to that payment.
+func (s *Service) LinkStatusFor(l *state.Link, attempt string) string {
 	var holder *state.Order
 	if l.Holder != "" {
 		holder, _ = s.store.Get(l.Holder)
+	}
+	if attempt != "" && holder != nil && holder.LinkAttempt == attempt && holder.Status.Pending() && admission(l, nil, s.now()) == nil {
+		return LinkActive
 	}
 	switch err := admission(l, holder, s.now()); {
 	case err == nil:

@@ -3,6 +3,7 @@ package shop
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,5 +210,60 @@ func TestEveryTokenTakesOnePath(t *testing.T) {
 	}
 	if got, err := svc.LinkByToken(l.Token); err != nil || got.ID != l.ID {
 		t.Fatalf("the real token: %v", err)
+	}
+}
+
+// TestSecondPressOfPayFindsItsPayment: a buyer who presses Pay twice on
+// one drawing of a single-use link's page (a double click: two requests
+// at the same moment) is sent to the one payment the first press started,
+// not told the link is busy; another buyer is. Once that payment ended
+// unpaid, the same press is a new try.
+func TestSecondPressOfPayFindsItsPayment(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	l, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Lines: []CartLine{{SKU: "book", Qty: 1}}}, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const attempt = "3f9a0c1e5b7d2a4c6e8f0a1b"
+	var results [2]*CheckoutResult
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = h.svc.PayLink(ctx, l.Token, LinkPayment{Attempt: attempt})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("press %d: %v", i+1, err)
+		}
+	}
+	if results[0].Order.Reference != results[1].Order.Reference || results[0].RedirectURL == "" || results[0].RedirectURL != results[1].RedirectURL {
+		t.Fatalf("two presses: %s → %s, %s → %s", results[0].Order.Reference, results[0].RedirectURL, results[1].Order.Reference, results[1].RedirectURL)
+	}
+	if cur, _ := h.svc.Link(l.ID); cur.Orders != 1 {
+		t.Fatalf("two presses made %d orders", cur.Orders)
+	}
+	if _, err := h.svc.PayLink(ctx, l.Token, LinkPayment{Attempt: "0000000000000000ffff"}); !errors.Is(err, ErrLinkBusy) {
+		t.Fatalf("another buyer while the first waits: %v", err)
+	}
+	if _, err := h.svc.PayLink(ctx, l.Token, LinkPayment{Attempt: "Robert'); DROP"}); !errors.As(err, new(*InputError)) {
+		t.Fatalf("a made-up attempt: %v", err)
+	}
+
+	ref := results[0].Order.Reference
+	if err := h.sim.Reject(ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Refresh(ctx, ref, state.SourceWebhook); err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.svc.PayLink(ctx, l.Token, LinkPayment{Attempt: attempt})
+	if err != nil || again.Order.Reference == ref || again.RedirectURL == "" {
+		t.Fatalf("the same press after its payment was rejected: %+v %v", again, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -28,7 +30,31 @@ type LinkPayment struct {
 	// the market's own form; it is kept with the buyer details, which
 	// expire, and never logged.
 	Phone string
+	// Attempt names the buyer's try at paying the link (empty: none), the
+	// same for every press of Pay in one browser for a while. A press with
+	// the attempt of the payment that waits for the buyer (a double click,
+	// Back from Vipps and Pay again) is sent to that payment, not refused
+	// because the link is busy.
+	Attempt string
 }
+
+// attemptPattern is what a page's attempt looks like.
+var attemptPattern = regexp.MustCompile(`^[a-z0-9]{16,64}$`)
+
+// ValidAttempt reports whether s can name an attempt.
+func ValidAttempt(s string) bool { return attemptPattern.MatchString(s) }
+
+// attemptWait is how long a second press waits for the first press's
+// payment to be created at Vipps.
+var attemptWait = 10 * time.Second
+
+// errSameAttempt: the link is held by the order of this very press.
+type errSameAttempt struct{ holder string }
+
+func (errSameAttempt) Error() string { return "the link is held by this attempt's order" }
+
+// errAttemptEnded: the payment of an earlier press ended unpaid.
+var errAttemptEnded = errors.New("the attempt's payment ended unpaid")
 
 // PayLink starts a payment through a link: the order (the link's lines and
 // amount, its capture rule) is written in one transaction with the link's
@@ -55,13 +81,19 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 	default:
 		return nil, &InputError{Field: "flow", Reason: "unknown way to pay"}
 	}
+	if pay.Attempt != "" && !attemptPattern.MatchString(pay.Attempt) {
+		return nil, &InputError{Field: "attempt", Reason: "must be the attempt the link's page gave"}
+	}
 	o, err := s.newOrder(l.Items, l.Amount, l.Description, false)
 	if err != nil {
 		return nil, err
 	}
-	o.Flow, o.CaptureOnPayment = pay.Flow, l.CaptureOnPayment
+	o.Flow, o.CaptureOnPayment, o.LinkAttempt = pay.Flow, l.CaptureOnPayment, pay.Attempt
 	now := s.now()
 	_, err = s.store.CreateLinkOrder(l.ID, o, func(cur *state.Link, holder *state.Order) error {
+		if pay.Attempt != "" && holder != nil && holder.LinkAttempt == pay.Attempt && holder.Flow == pay.Flow && holder.Status.Pending() {
+			return errSameAttempt{holder: holder.Reference}
+		}
 		if err := admission(cur, holder, now); err != nil {
 			return err
 		}
@@ -71,7 +103,17 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 		}
 		return nil
 	})
+	var same errSameAttempt
 	switch {
+	case errors.As(err, &same):
+		res, err := s.attemptPayment(ctx, same.holder)
+		if errors.Is(err, errAttemptEnded) {
+			// The first press's payment ended unpaid, which freed the
+			// link: this press is a new try.
+			pay.Attempt = ""
+			return s.PayLink(ctx, token, pay)
+		}
+		return res, err
 	case errors.Is(err, state.ErrNotFound):
 		return nil, ErrLinkNotFound
 	case err != nil && isLinkRefusal(err):
@@ -92,4 +134,37 @@ func isLinkRefusal(err error) bool {
 		}
 	}
 	return false
+}
+
+// attemptPayment answers a second press of the same Pay with the payment
+// its first press started: at once for a push (the buyer waits on the
+// shop's page), or once Vipps' address for the buyer is recorded. Should
+// that not come in time, the link is busy as for anyone else; should that
+// payment end unpaid meanwhile, errAttemptEnded.
+func (s *Service) attemptPayment(ctx context.Context, ref string) (*CheckoutResult, error) {
+	deadline := time.NewTimer(attemptWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		o, err := s.Order(ref)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !o.Status.Pending():
+			return nil, errAttemptEnded
+		case o.Flow == FlowPush && o.Status == state.StatusPending:
+			return &CheckoutResult{Order: o}, nil
+		case o.RedirectURL != "":
+			return &CheckoutResult{Order: o, RedirectURL: o.RedirectURL}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ErrLinkBusy
+		case <-deadline.C:
+			return nil, ErrLinkBusy
+		case <-tick.C:
+		}
+	}
 }

@@ -168,6 +168,10 @@ type Order struct {
 	Shipping *Shipping `json:"shipping,omitempty"`
 	// Link is the ID of the payment link the order was made from.
 	Link string `json:"link,omitempty"`
+	// LinkAttempt names the press of Pay on the link's page that made the
+	// order, so that a second press of the same button (a double click)
+	// finds this order instead of being refused.
+	LinkAttempt string `json:"link_attempt,omitempty"`
 	// Flow is how the buyer was asked to pay: Vipps' userFlow QR or
 	// PUSH_MESSAGE; empty for the usual redirect to Vipps.
 	Flow string `json:"flow,omitempty"`
