@@ -90,7 +90,10 @@ func DefaultHTTPClient() *http.Client {
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 5 * time.Second
 	t.ResponseHeaderTimeout = 15 * time.Second
-	t.MaxIdleConnsPerHost = 16
+	// As many idle connections as checkouts run at once on a busy shop:
+	// fewer, and each burst past them opens (and, to Vipps, TLS-handshakes)
+	// connections that are closed again right after.
+	t.MaxIdleConnsPerHost = 64
 	return &http.Client{Transport: t, Timeout: 30 * time.Second, CheckRedirect: noRedirects}
 }
 
