@@ -60,7 +60,7 @@ func TestPushFromLinkPage(t *testing.T) {
 		t.Fatalf("the waiting page's next step: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// The merchant sees the number the buyer typed, normalised.
-	resp, b = merchant(t, http.MethodGet, "/vipps/orders/"+ref, "")
+	_, b = merchant(t, http.MethodGet, "/vipps/orders/"+ref, "")
 	if !strings.Contains(string(b), `"phone": "4791234567"`) {
 		t.Fatalf("the merchant's view: %s", b)
 	}
@@ -161,7 +161,7 @@ func TestAdminPageMakesAndSharesALink(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(created, "/vipps/admin/links?created=link-") || resp2.Header.Get("Location") != created {
 		t.Fatalf("make a link: %d to %q, again to %q", resp.StatusCode, created, resp2.Header.Get("Location"))
 	}
-	resp, b := merchant(t, http.MethodGet, "/vipps/links", "")
+	_, b := merchant(t, http.MethodGet, "/vipps/links", "")
 	if strings.Count(string(b), `"id"`) != 1 {
 		t.Fatalf("two presses made more than one link: %s", b)
 	}

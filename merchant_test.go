@@ -239,7 +239,7 @@ func TestAdminPage(t *testing.T) {
 	if o := storedOrder(t, ref); o.Status != "captured" {
 		t.Fatalf("status after the ship button: %s", o.Status)
 	}
-	resp, body = do(t, http.MethodGet, shopURL+resp.Header.Get("Location"), nil, "Cookie", cookie, "Accept-Language", "nb")
+	_, body = do(t, http.MethodGet, shopURL+resp.Header.Get("Location"), nil, "Cookie", cookie, "Accept-Language", "nb")
 	if !strings.Contains(string(body), "Ordre "+ref+": 497,00\u00a0kr trukket.") {
 		t.Fatalf("the admin page does not say what the ship did:\n%s", body)
 	}
@@ -251,15 +251,15 @@ func TestAdminPage(t *testing.T) {
 			"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie, "Origin", shopURL, "Accept-Language", "nb")
 		return resp, string(body)
 	}
-	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"1 00,50"}})
+	resp, _ = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"1 00,50"}})
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=amount") {
 		t.Fatalf("a refund of junk: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"100,505"}})
+	resp, _ = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"100,505"}})
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=amount") {
 		t.Fatalf("a refund with three decimals: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, page = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"600"}})
+	resp, _ = action(url.Values{"reference": {ref}, "op": {"refund"}, "key": {"k1-refund"}, "amount": {"600"}})
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "problem=toomuch.refund") {
 		t.Fatalf("a refund of more than was charged: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -299,7 +299,7 @@ func TestAdminPage(t *testing.T) {
 	}
 	// The page's messages come from words and the stored order, never from
 	// text in the link.
-	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin?problem=%3Cb%3Eyour+token+expired%3C%2Fb%3E&ref=x&notice=hi", nil, "Cookie", cookie)
+	_, body = do(t, http.MethodGet, shopURL+"/vipps/admin?problem=%3Cb%3Eyour+token+expired%3C%2Fb%3E&ref=x&notice=hi", nil, "Cookie", cookie)
 	if strings.Contains(string(body), "token expired") || strings.Contains(string(body), `id="error"`) {
 		t.Fatalf("the admin page shows text from its link")
 	}

@@ -73,12 +73,11 @@ func (m *vippsModel) observe(mod modification) {
 
 // modelRun is one sequence of steps on one order.
 type modelRun struct {
-	h      *harness
-	ref    string
-	model  *vippsModel
-	keys   map[string]func() // a merchant key → the request that used it, to retry
-	nKeys  int
-	lastOp string
+	h     *harness
+	ref   string
+	model *vippsModel
+	keys  map[string]func() // a merchant key → the request that used it, to retry
+	nKeys int
 }
 
 // TestModelMoneyIsNeverStrandedOrTakenTwice drives one order at a time

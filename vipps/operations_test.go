@@ -29,16 +29,15 @@ func TestOperationsSendTheRightRequests(t *testing.T) {
 	created := json.RawMessage(`"16328cb8-d769-4c53-90ad-e19777823f0a"`)
 
 	type op struct {
-		name     string
-		call     func(c *Client) (any, error)
-		method   string
-		path     string
-		key      string // expected Idempotency-Key ("" = none)
-		body     string // expected JSON body ("" = none)
-		status   int
-		answer   any
-		want     any // expected decoded result (nil for error-only calls)
-		needBody bool
+		name   string
+		call   func(c *Client) (any, error)
+		method string
+		path   string
+		key    string // expected Idempotency-Key ("" = none)
+		body   string // expected JSON body ("" = none)
+		status int
+		answer any
+		want   any // expected decoded result (nil for error-only calls)
 	}
 	ops := []op{
 		{
