@@ -466,3 +466,30 @@ func TestPayingTwiceFromOneBrowserFindsOnePayment(t *testing.T) {
 		t.Fatalf("another browser: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestLinkForAnOrderNotPaid: the merchant sends a buyer whose payment was
+// rejected a link for that order; it charges the order's lines and names
+// the order. An order still waiting for its buyer gets none.
+func TestLinkForAnOrderNotPaid(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref, _ := checkout(t, twoItems())
+	if resp, b := merchant(t, http.MethodPost, "/vipps/links", fmt.Sprintf(`{"order":%q}`, ref)); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("a link for an order waiting for its buyer: %d %s", resp.StatusCode, b)
+	}
+	simPost(t, "/_sim/payments/"+ref+"/reject", "")
+	waitFor(t, "the order rejected", func() bool { return storedOrder(t, ref).Status == "aborted" })
+	l := createLink(t, fmt.Sprintf(`{"order":%q}`, ref))
+	var view struct {
+		Link struct {
+			ForOrder string `json:"for_order"`
+			Amount   int64  `json:"amount"`
+		} `json:"link"`
+	}
+	_, b := merchant(t, http.MethodGet, "/vipps/links/"+l.ID, "")
+	if err := json.Unmarshal(b, &view); err != nil || view.Link.ForOrder != ref || view.Link.Amount != 49700 {
+		t.Fatalf("the link for %s: %s", ref, b)
+	}
+	if resp, b := merchant(t, http.MethodPost, "/vipps/links", fmt.Sprintf(`{"order":%q,"amount":100,"vat":25}`, ref)); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("an order and an amount: %d %s", resp.StatusCode, b)
+	}
+}

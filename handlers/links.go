@@ -36,6 +36,8 @@ type LinkView struct {
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 	// Orders counts the orders made from the link.
 	Orders int `json:"orders"`
+	// ForOrder is the unpaid order the link lets its buyer pay again.
+	ForOrder string `json:"for_order,omitempty"`
 }
 
 // LinkList is one page of the merchant's payment links.
@@ -58,8 +60,10 @@ const (
 )
 
 // chargeBody is what a payment link and a sale at the counter charge:
-// lines, or an amount with description and vat; and when to capture.
+// lines, an amount with description and vat, or an unpaid order again;
+// and when to capture.
 type chargeBody struct {
+	Order       string          `json:"order,omitempty"`
 	Lines       []shop.CartLine `json:"lines,omitempty"`
 	Amount      *int64          `json:"amount,omitempty"`
 	Description string          `json:"description,omitempty"`
@@ -67,11 +71,11 @@ type chargeBody struct {
 	Capture     string          `json:"capture,omitempty"`
 }
 
-var chargeFields = []string{"lines", "amount", "description", "vat", "capture"}
+var chargeFields = []string{"order", "lines", "amount", "description", "vat", "capture"}
 
 // charge checks the capture rule and makes the domain's Charge.
 func (b chargeBody) charge() (shop.Charge, error) {
-	c := shop.Charge{Lines: b.Lines, Description: b.Description, VAT: b.VAT}
+	c := shop.Charge{Order: b.Order, Lines: b.Lines, Description: b.Description, VAT: b.VAT}
 	if b.Amount != nil {
 		if *b.Amount <= 0 {
 			return c, &shop.InputError{Field: "amount", Reason: "must be more than zero (in minor units: 10000 is 100.00)"}
@@ -271,7 +275,7 @@ func (h *Handler) linkView(l *state.Link) LinkView {
 	v := LinkView{
 		ID: l.ID, Status: h.svc.LinkStatus(l), URL: abs, QRSVG: abs + "/qr.svg", QRPNG: abs + "/qr.png", KioskURL: abs + "/kiosk",
 		Description: l.Description, Items: buyerItems(l.Items), Amount: l.Amount, Currency: l.Currency, Reusable: l.Reusable,
-		Capture: captureOnShip, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, Orders: l.Orders,
+		Capture: captureOnShip, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, Orders: l.Orders, ForOrder: l.ForOrder,
 	}
 	if l.CaptureOnPayment {
 		v.Capture = captureOnPayment

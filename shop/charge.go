@@ -1,7 +1,9 @@
 package shop
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
@@ -25,6 +27,11 @@ type Charge struct {
 	// CaptureOnPayment charges as soon as the buyer has paid (a service,
 	// nothing to ship), instead of when the merchant ships.
 	CaptureOnPayment bool
+	// Order is an order that was not paid (its payment failed, was
+	// rejected or expired): the link charges its lines and delivery at
+	// that order's prices, so its buyer can pay again. Exclusive with
+	// Lines and Amount.
+	Order string
 }
 
 // FreeAmountSKU names the line of a free amount on orders and receipts.
@@ -41,6 +48,10 @@ func (s *Service) price(c Charge) ([]state.Item, int64, string, error) {
 		return nil, 0, "", &InputError{Field: "description", Reason: "must be 3 to 100 characters (it is shown in the app)"}
 	}
 	switch {
+	case c.Order != "" && (len(c.Lines) > 0 || c.Amount != 0 || c.VAT != nil):
+		return nil, 0, "", &InputError{Field: "order", Reason: "give an order, lines, or an amount with its vat: only one"}
+	case c.Order != "":
+		return s.priceAgain(c.Order, desc)
 	case len(c.Lines) > 0 && (c.Amount != 0 || c.VAT != nil):
 		return nil, 0, "", &InputError{Field: "amount", Reason: "give either lines or an amount with its vat, not both"}
 	case len(c.Lines) > 0:
@@ -71,4 +82,31 @@ func (s *Service) price(c Charge) ([]state.Item, int64, string, error) {
 		return nil, 0, "", &InputError{Field: "vat", Reason: err.Error()}
 	}
 	return []state.Item{{SKU: FreeAmountSKU, Name: desc, Qty: 1, UnitPrice: c.Amount, VATRate: rate}}, c.Amount, desc, nil
+}
+
+// priceAgain is what a link for an unpaid order charges: the order's lines
+// and its delivery as a line, at the order's prices.
+func (s *Service) priceAgain(ref, desc string) ([]state.Item, int64, string, error) {
+	o, err := s.Order(ref)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, "", &InputError{Field: "order", Reason: fmt.Sprintf("there is no order %q", ref)}
+	}
+	if err != nil {
+		return nil, 0, "", err
+	}
+	if o.Payment.Authorized > 0 || !o.Status.Final() {
+		reason := "its buyer has paid it; a link is for an order whose payment failed, was rejected or expired"
+		if !o.Status.Final() {
+			reason = "its payment still waits for the buyer; a link is for an order whose payment failed, was rejected or expired"
+		}
+		return nil, 0, "", &StateError{Reference: ref, Status: string(o.Status), Reason: reason}
+	}
+	items := slices.Clone(o.Items)
+	if sh := o.Shipping; sh != nil && sh.Amount > 0 {
+		items = append(items, state.Item{SKU: "shipping", Name: sh.Name, Qty: 1, UnitPrice: sh.Amount, VATRate: sh.VATRate})
+	}
+	if desc == "" {
+		desc = fitDescription(summary(items))
+	}
+	return items, o.Amount, desc, nil
 }

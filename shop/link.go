@@ -76,6 +76,7 @@ func (s *Service) CreateLink(req LinkRequest) (*state.Link, error) {
 		l := &state.Link{
 			Description: desc, Items: items, Currency: s.catalog.Currency(), Amount: total,
 			Reusable: req.Reusable, CaptureOnPayment: req.CaptureOnPayment, CreatedAt: now, ExpiresAt: expires,
+			ForOrder: req.Order,
 		}
 		if l.ID, err = randomID("link-", 8); err != nil {
 			return nil, err

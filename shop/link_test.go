@@ -267,3 +267,54 @@ func TestSecondPressOfPayFindsItsPayment(t *testing.T) {
 		t.Fatalf("the same press after its payment was rejected: %+v %v", again, err)
 	}
 }
+
+// TestLinkForAnUnpaidOrder: an order whose payment the buyer rejected gets
+// a link that charges its lines at that order's prices; paying it makes a
+// new order of the link. A link is
+// refused for an order still waiting for its buyer, one that was paid, and
+// one that does not exist.
+func TestLinkForAnUnpaidOrder(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	res, err := h.svc.Checkout(ctx, CheckoutRequest{Lines: []CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unpaid := res.Order.Reference
+	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: unpaid}}); !errors.As(err, new(*StateError)) {
+		t.Fatalf("a link for an order that waits for its buyer: %v", err)
+	}
+	if err := h.sim.Reject(unpaid); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := h.svc.Refresh(ctx, unpaid, state.SourceWebhook); err != nil || !o.Status.Final() || o.Payment.Authorized != 0 {
+		t.Fatalf("the rejected order: %+v %v", o, err)
+	}
+	l, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: unpaid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.ForOrder != unpaid || l.Amount != 2*14900+19900 || len(l.Items) != 2 || l.Items[0].SKU != "socks" || l.Items[0].Qty != 2 || l.Reusable {
+		t.Fatalf("the link for %s: %+v", unpaid, l)
+	}
+	paid, err := h.svc.PayLink(ctx, l.Token, LinkPayment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.Approve(paid.Order.Reference); err != nil {
+		t.Fatal(err)
+	}
+	o, err := h.svc.Refresh(ctx, paid.Order.Reference, state.SourceReturn)
+	if err != nil || o.Status != state.StatusAuthorized || o.Payment.Authorized != 2*14900+19900 || o.Link != l.ID || o.Reference == unpaid {
+		t.Fatalf("the order paid through the link: %+v %v", o, err)
+	}
+	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: o.Reference}}); !errors.As(err, new(*StateError)) {
+		t.Fatalf("a link for a paid order: %v", err)
+	}
+	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: "test-nope"}}); !errors.As(err, new(*InputError)) {
+		t.Fatalf("a link for no order: %v", err)
+	}
+	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: unpaid, Lines: []CartLine{{SKU: "mug", Qty: 1}}}}); !errors.As(err, new(*InputError)) {
+		t.Fatalf("an order and lines: %v", err)
+	}
+}

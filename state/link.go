@@ -40,6 +40,9 @@ type Link struct {
 	Holder string `json:"holder,omitempty"`
 	// Orders counts the orders made from the link.
 	Orders int `json:"orders"`
+	// ForOrder is the order whose buyer the link lets pay again (its
+	// payment failed, was rejected or expired); empty for other links.
+	ForOrder string `json:"for_order,omitempty"`
 }
 
 // ErrInvalidFilter: a list filter that combines what the engines cannot
