@@ -493,3 +493,36 @@ func TestLinkForAnOrderNotPaid(t *testing.T) {
 		t.Fatalf("an order and an amount: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestAdminPageLinkForAnOrderNotPaid: on the orders' page an order whose
+// buyer rejected the payment has a button that makes a link for it (the
+// button's form, as the page drew it) and shows the link to share.
+func TestAdminPageLinkForAnOrderNotPaid(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref, _ := checkout(t, url.Values{"sku": {"socks"}})
+	simPost(t, "/_sim/payments/"+ref+"/reject", "")
+	waitFor(t, "the order rejected", func() bool { return storedOrder(t, ref).Status == "aborted" })
+	auth := []string{"Authorization", "Bearer " + adminToken, "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html"}
+	_, page := do(t, http.MethodGet, shopURL+"/vipps/admin", nil, auth...)
+	form := regexp.MustCompile(`<form method="post" action="/vipps/admin/links">(.*?)</form>`).FindSubmatch(page)
+	if form == nil || !strings.Contains(string(form[1]), `value="`+ref+`"`) || !strings.Contains(string(form[1]), `class="secondary pay-again"`) {
+		t.Fatalf("no pay-again button for %s on the orders' page", ref)
+	}
+	fields := url.Values{}
+	for _, m := range regexp.MustCompile(`name="([a-z]+)" value="([^"]*)"`).FindAllSubmatch(form[1], -1) {
+		fields.Set(string(m[1]), string(m[2]))
+	}
+	resp, _ := do(t, http.MethodPost, shopURL+"/vipps/admin/links", strings.NewReader(fields.Encode()), auth...)
+	created := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(created, "/vipps/admin/links?created=link-") {
+		t.Fatalf("the pay-again button: %d to %q", resp.StatusCode, created)
+	}
+	id := strings.TrimPrefix(created, "/vipps/admin/links?created=")
+	_, b := merchant(t, http.MethodGet, "/vipps/links/"+id, "")
+	if !strings.Contains(string(b), `"for_order": "`+ref+`"`) || !strings.Contains(string(b), `"amount": 14900`) {
+		t.Fatalf("the link made from the orders' page: %s", b)
+	}
+	if _, page := do(t, http.MethodGet, shopURL+created, nil, auth...); !strings.Contains(string(page), "/vipps/pay/") {
+		t.Fatalf("the links page does not show the new link's address")
+	}
+}

@@ -148,6 +148,10 @@ func (h *Handler) adminLinkAction(w http.ResponseWriter, r *http.Request, _ stri
 func (h *Handler) adminCreate(r *http.Request, f url.Values) (string, error) {
 	var c shop.Charge
 	switch f.Get("kind") {
+	case "order":
+		// An order that was not paid, from the orders' page: a link its
+		// buyer can pay again.
+		c = shop.Charge{Order: f.Get("order")}
 	case "amount":
 		amount, err := ParseAmount(f.Get("amount"), shop.MaxAmount)
 		if err != nil {
