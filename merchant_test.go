@@ -360,32 +360,51 @@ func scrape(t *testing.T) map[string]float64 {
 	return out
 }
 
-func TestNotifyDeliveriesSignedAndRetried(t *testing.T) {
-	const secret = "notify-secret-for-tests"
+// notifySecret signs the notifications of the shops notifyShop starts.
+const notifySecret = "notify-secret-for-tests"
+
+// notifyShop starts a shop whose notifications go to a receiver that
+// checks each one's signature and hands it to accept, which says whether
+// the receiver takes it (2xx) or refuses it (503, to be delivered again).
+// Calls of accept take turns.
+func notifyShop(t *testing.T, accept func(n shop.Notification) bool) {
+	t.Helper()
 	var mu sync.Mutex
-	var got []shop.Notification
-	failures := 1
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := shop.VerifyNotification(secret, r, body, 5*time.Minute, time.Now()); err != nil {
+		if err := shop.VerifyNotification(notifySecret, r, body, 5*time.Minute, time.Now()); err != nil {
 			t.Errorf("notification does not verify: %v", err)
 			w.WriteHeader(401)
 			return
 		}
+		var n shop.Notification
+		_ = json.Unmarshal(body, &n)
+		mu.Lock()
+		defer mu.Unlock()
+		if !accept(n) {
+			w.WriteHeader(503)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("VIPPS_TEST_NOTIFY_SECRET", notifySecret)
+	startShop(t, shopConfig{Extra: "notify_url " + srv.URL + "\n\t\tnotify_secret {env.VIPPS_TEST_NOTIFY_SECRET}"})
+}
+
+func TestNotifyDeliveriesSignedAndRetried(t *testing.T) {
+	const secret = notifySecret
+	var mu sync.Mutex
+	var got []shop.Notification
+	failures := 1
+	notifyShop(t, func(n shop.Notification) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if failures > 0 {
 			failures--
-			w.WriteHeader(503)
-			return
+			return false
 		}
-		var n shop.Notification
-		_ = json.Unmarshal(body, &n)
 		got = append(got, n)
-	}))
-	defer srv.Close()
-	os.Setenv("VIPPS_TEST_NOTIFY_SECRET", secret)
-	startShop(t, shopConfig{Extra: "notify_url " + srv.URL + "\n\t\tnotify_secret {env.VIPPS_TEST_NOTIFY_SECRET}"})
+		return true
+	})
 	ref := approved(t, url.Values{"sku": {"socks"}})
 	events := func() []string {
 		mu.Lock()
@@ -424,32 +443,20 @@ func TestNotifyDeliveriesSignedAndRetried(t *testing.T) {
 // capture, a release after a partial refund), with the figures of that
 // moment and an ID that a repeated delivery keeps.
 func TestNotificationsFollowTheMoney(t *testing.T) {
-	const secret = "notify-secret-for-tests"
 	var mu sync.Mutex
 	var got []shop.Notification
 	var refusedIDs []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := shop.VerifyNotification(secret, r, body, 5*time.Minute, time.Now()); err != nil {
-			t.Errorf("notification does not verify: %v", err)
-			w.WriteHeader(401)
-			return
-		}
-		var n shop.Notification
-		_ = json.Unmarshal(body, &n)
+	notifyShop(t, func(n shop.Notification) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		// The first delivery of the second capture's event is refused.
 		if n.Status == "partially_captured" && n.Captured == 15000 && len(refusedIDs) == 0 {
 			refusedIDs = append(refusedIDs, n.ID)
-			w.WriteHeader(503)
-			return
+			return false
 		}
 		got = append(got, n)
-	}))
-	defer srv.Close()
-	os.Setenv("VIPPS_TEST_NOTIFY_SECRET", secret)
-	startShop(t, shopConfig{Extra: "notify_url " + srv.URL + "\n\t\tnotify_secret {env.VIPPS_TEST_NOTIFY_SECRET}"})
+		return true
+	})
 	ref := approved(t, twoItems()) // 49700
 	for _, step := range []struct{ path, body string }{
 		{"ship", `{"amount":10000}`},
