@@ -78,7 +78,7 @@ func (h *Handler) payLinkPage(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err)
 		return
 	}
-	status := h.svc.LinkStatus(l)
+	status := h.svc.LinkStatusFor(l, attemptCookie(r))
 	if !wantsHTML(r) {
 		if err := refusalOf(status); err != nil {
 			h.failErr(w, r, err)
@@ -89,7 +89,6 @@ func (h *Handler) payLinkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	attempt := h.payAttempt(w, r, l.Token)
-	status = h.svc.LinkStatusFor(l, attempt)
 	lang := h.lang(r)
 	page := linkPage{
 		frame:       h.frame(lang, l.Description),
