@@ -522,7 +522,7 @@ func TestAdminPageLinkForAnOrderNotPaid(t *testing.T) {
 	if !strings.Contains(string(b), `"for_order": "`+ref+`"`) || !strings.Contains(string(b), `"amount": 14900`) {
 		t.Fatalf("the link made from the orders' page: %s", b)
 	}
-	if _, page := do(t, http.MethodGet, shopURL+created, nil, auth...); !strings.Contains(string(page), "/vipps/pay/") {
-		t.Fatalf("the links page does not show the new link's address")
+	if _, page := do(t, http.MethodGet, shopURL+created, nil, auth...); !strings.Contains(string(page), "/vipps/pay/") || !strings.Contains(string(page), "to pay order "+ref+" again") {
+		t.Fatalf("the links page does not show the new link's address and its order:\n%s", page)
 	}
 }
