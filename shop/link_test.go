@@ -311,6 +311,11 @@ func TestLinkForAnUnpaidOrder(t *testing.T) {
 	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: o.Reference}}); !errors.As(err, new(*StateError)) {
 		t.Fatalf("a link for a paid order: %v", err)
 	}
+	// The same order charged at the counter instead, by Vipps' QR code.
+	counter, err := h.svc.CounterSale(ctx, Charge{Order: unpaid})
+	if err != nil || counter.Order.Flow != FlowQR || counter.Order.Amount != 2*14900+19900 || len(counter.Order.Items) != 2 {
+		t.Fatalf("the unpaid order at the counter: %+v %v", counter, err)
+	}
 	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: "test-nope"}}); !errors.As(err, new(*InputError)) {
 		t.Fatalf("a link for no order: %v", err)
 	}
