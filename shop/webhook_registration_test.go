@@ -49,11 +49,12 @@ func TestWebhookRegistrationsConverge(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	first := waitFor("registered", func(h []vipps.Webhook) bool { return len(h) == 1 })
-	secret, ok := h.svc.WebhookSecret()
-	if !ok {
-		t.Fatal("no secret stored")
-	}
+	// Registered at Vipps, then its secret stored: wait for both.
+	first := waitFor("registered and stored", func(hooks []vipps.Webhook) bool {
+		_, stored := h.svc.WebhookSecret()
+		return len(hooks) == 1 && stored
+	})
+	secret, _ := h.svc.WebhookSecret()
 
 	orphan, err := h.portal.RegisterWebhook(bg, h.svc.WebhookURL(), WebhookEvents)
 	if err != nil {
