@@ -179,17 +179,12 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, actor strin
 // listLinks serves GET {base}/links: the payment links, newest first
 // (?limit=, ?cursor=).
 func (h *Handler) listLinks(w http.ResponseWriter, r *http.Request, _ string) {
-	q, err := readQuery(r, "limit", "cursor")
+	cursor, limit, err := readPage(r)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	limit, err := pageLimit(q)
-	if err != nil {
-		h.failErr(w, r, err)
-		return
-	}
-	links, next, err := h.svc.Links(q.Get("cursor"), limit)
+	links, next, err := h.svc.Links(cursor, limit)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -209,17 +204,12 @@ func (h *Handler) linkDetail(w http.ResponseWriter, r *http.Request, _ string) {
 		h.failErr(w, r, err)
 		return
 	}
-	q, err := readQuery(r, "limit", "cursor")
+	cursor, limit, err := readPage(r)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
-	limit, err := pageLimit(q)
-	if err != nil {
-		h.failErr(w, r, err)
-		return
-	}
-	orders, next, err := h.svc.LinkOrders(l.ID, q.Get("cursor"), limit)
+	orders, next, err := h.svc.LinkOrders(l.ID, cursor, limit)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -250,6 +240,16 @@ func (h *Handler) disableLink(w http.ResponseWriter, r *http.Request, _ string) 
 		writeJSON(w, http.StatusOK, h.linkView(l))
 		return true, ""
 	})
+}
+
+// readPage reads the query of a list that takes only ?limit= and ?cursor=.
+func readPage(r *http.Request) (cursor string, limit int, err error) {
+	q, err := readQuery(r, "limit", "cursor")
+	if err != nil {
+		return "", 0, err
+	}
+	limit, err = pageLimit(q)
+	return q.Get("cursor"), limit, err
 }
 
 // pageLimit reads ?limit= (1-500, default 50).

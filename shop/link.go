@@ -153,22 +153,15 @@ func (s *Service) LinkByToken(token string) (*state.Link, error) {
 
 // Links lists payment links, newest first.
 func (s *Service) Links(cursor string, limit int) ([]*state.Link, string, error) {
-	if cursor != "" {
-		if _, _, err := state.ParseCursor(cursor); err != nil {
-			return nil, "", &InputError{Field: "cursor", Reason: "the cursor is not valid"}
-		}
+	if err := checkCursor(cursor); err != nil {
+		return nil, "", err
 	}
 	return s.store.ListLinks(cursor, limit)
 }
 
 // LinkOrders lists the orders made from a link, newest first.
 func (s *Service) LinkOrders(id, cursor string, limit int) ([]*state.Order, string, error) {
-	if cursor != "" {
-		if _, _, err := state.ParseCursor(cursor); err != nil {
-			return nil, "", &InputError{Field: "cursor", Reason: "the cursor is not valid"}
-		}
-	}
-	return s.store.List(cursor, limit, state.ListFilter{Link: id})
+	return s.Orders(cursor, limit, state.ListFilter{Link: id})
 }
 
 // DisableLink stops a link from taking payments; payments already made

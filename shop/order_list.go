@@ -26,10 +26,8 @@ func (s *Service) Orders(cursor string, limit int, f state.ListFilter) ([]*state
 
 // checkListFilter refuses what no store could answer sensibly.
 func checkListFilter(cursor string, f state.ListFilter) error {
-	if cursor != "" {
-		if _, _, err := state.ParseCursor(cursor); err != nil {
-			return &InputError{Field: "cursor", Reason: "the cursor is not valid; use the \"next\" of the previous page"}
-		}
+	if err := checkCursor(cursor); err != nil {
+		return err
 	}
 	for _, st := range f.Status {
 		if !slices.Contains(state.AllStatuses, st) {
@@ -45,6 +43,17 @@ func checkListFilter(cursor string, f state.ListFilter) error {
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
 		return &InputError{Field: "from", Reason: "must not be after to"}
+	}
+	return nil
+}
+
+// checkCursor refuses a cursor that no page of a list gave.
+func checkCursor(cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	if _, _, err := state.ParseCursor(cursor); err != nil {
+		return &InputError{Field: "cursor", Reason: "the cursor is not valid; use the \"next\" of the previous page"}
 	}
 	return nil
 }
