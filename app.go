@@ -3,6 +3,7 @@ package caddyvipps
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -78,12 +79,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.observer = newObserver(ctx, a.logger, registerMetrics(ctx.GetMetricsRegistry(), a.logger))
 	a.shops = &registry{entries: map[string]*shopEntry{}}
-	names := make([]string, 0, len(a.Shops))
-	for name := range a.Shops {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(a.Shops)) {
 		cfg := a.Shops[name]
 		if cfg == nil {
 			return fmt.Errorf("shop %q: no configuration", name)

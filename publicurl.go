@@ -1,6 +1,7 @@
 package caddyvipps
 
 import (
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -24,12 +25,7 @@ func (a *App) derivePublicURL(e *shopEntry) (string, bool) {
 	if !ok {
 		return "http://localhost", false
 	}
-	names := make([]string, 0, len(httpApp.Servers))
-	for name := range httpApp.Servers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(httpApp.Servers)) {
 		srv := httpApp.Servers[name]
 		host, found := findShop(srv.Routes, e, "")
 		if !found {

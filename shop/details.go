@@ -89,8 +89,8 @@ func (s *Service) fetchDetails(ctx context.Context, ref string) error {
 		}
 		p.UserDetails = userDetailsFrom(u)
 	}
-	prev, err := s.store.Buyer(ref)
-	if err != nil && !errors.Is(err, state.ErrNotFound) {
+	prev, err := s.storedBuyer(ref)
+	if err != nil {
 		return err
 	}
 	after, _, err := s.update(ref, state.SourceWorker, func(o *state.Order, tx *state.Tx) error {
@@ -128,4 +128,15 @@ func (s *Service) detailsUnavailable(ref string) {
 	if err != nil {
 		s.log.Error("recording missing buyer details", zap.String("reference", ref), zap.Error(err))
 	}
+}
+
+// storedBuyer is what the shop holds of an order's buyer, to merge with
+// what Vipps shares: nil when nothing, an error when the store cannot say,
+// so that what it holds is never written over unread.
+func (s *Service) storedBuyer(ref string) (*state.Buyer, error) {
+	b, err := s.store.Buyer(ref)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
 }

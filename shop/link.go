@@ -198,7 +198,7 @@ func (s *Service) LinkStatusFor(l *state.Link, attempt string) string {
 	if l.Holder != "" {
 		holder, _ = s.store.Get(l.Holder)
 	}
-	if attempt != "" && holder != nil && holder.LinkAttempt == attempt && holder.Status.Pending() && admission(l, nil, s.now()) == nil {
+	if heldBy(holder, attempt) && admission(l, nil, s.now()) == nil {
 		return LinkActive
 	}
 	switch err := admission(l, holder, s.now()); {

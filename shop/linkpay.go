@@ -53,6 +53,12 @@ type errSameAttempt struct{ holder string }
 
 func (errSameAttempt) Error() string { return "the link is held by this attempt's order" }
 
+// heldBy reports whether holder is the payment of attempt that still waits
+// for its buyer.
+func heldBy(holder *state.Order, attempt string) bool {
+	return attempt != "" && holder != nil && holder.LinkAttempt == attempt && holder.Status.Pending()
+}
+
 // errAttemptEnded: the payment of an earlier press ended unpaid.
 var errAttemptEnded = errors.New("the attempt's payment ended unpaid")
 
@@ -91,7 +97,7 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 	o.Flow, o.CaptureOnPayment, o.LinkAttempt = pay.Flow, l.CaptureOnPayment, pay.Attempt
 	now := s.now()
 	_, err = s.store.CreateLinkOrder(l.ID, o, func(cur *state.Link, holder *state.Order) error {
-		if pay.Attempt != "" && holder != nil && holder.LinkAttempt == pay.Attempt && holder.Flow == pay.Flow && holder.Status.Pending() {
+		if heldBy(holder, pay.Attempt) && holder.Flow == pay.Flow {
 			return errSameAttempt{holder: holder.Reference}
 		}
 		if err := admission(cur, holder, now); err != nil {

@@ -2,7 +2,6 @@ package shop
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -136,10 +135,8 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 	now := s.now().UTC()
 	var prev *state.Buyer
 	if p.UserDetails != nil || p.ShippingDetails != nil {
-		// Merged with what Vipps shares: a store that cannot say what it
-		// holds must not have it overwritten.
 		var err error
-		if prev, err = s.store.Buyer(ref); err != nil && !errors.Is(err, state.ErrNotFound) {
+		if prev, err = s.storedBuyer(ref); err != nil {
 			return nil, err
 		}
 	}
