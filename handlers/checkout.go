@@ -82,6 +82,20 @@ func readCheckout(r *http.Request) (shop.CheckoutRequest, error) {
 	}
 }
 
+// readFormOrNothing reads a form body (urlencoded or multipart), or a
+// request without a Content-Type as an empty form; any other body is
+// errUnsupportedType, not read as if it were empty.
+func readFormOrNothing(r *http.Request) error {
+	mt := "application/x-www-form-urlencoded"
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(ct); err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
+			return errUnsupportedType
+		}
+	}
+	return parseForm(r, mt)
+}
+
 func parseForm(r *http.Request, mt string) error {
 	var err error
 	if mt == "multipart/form-data" {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -152,16 +151,8 @@ func (h *Handler) readLinkPayment(r *http.Request) (shop.LinkPayment, error) {
 		}
 		phone, attempt = body.Phone, body.Attempt
 	} else {
-		// A form, or nothing at all (a bare POST pays by redirect); any
-		// other body is not read as if it were empty.
-		mt := "application/x-www-form-urlencoded"
-		if ct := r.Header.Get("Content-Type"); ct != "" {
-			var err error
-			if mt, _, err = mime.ParseMediaType(ct); err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
-				return shop.LinkPayment{}, errUnsupportedType
-			}
-		}
-		if err := parseForm(r, mt); err != nil {
+		// A bare POST (no body) pays by redirect.
+		if err := readFormOrNothing(r); err != nil {
 			return shop.LinkPayment{}, err
 		}
 		phone, attempt = r.PostForm.Get("phone"), r.PostForm.Get("attempt")
