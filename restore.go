@@ -3,8 +3,6 @@ package caddyvipps
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -36,32 +34,10 @@ func cmdRestore(fl caddycmd.Flags) (int, error) {
 	if from == "" || dir == "" {
 		return caddy.ExitCodeFailedStartup, errors.New("--from and --data-dir are required")
 	}
-	n, err := restoreBackup(from, dir)
+	n, err := state.RestoreBadgerBackup(from, dir)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
 	fmt.Printf("restored %d orders into %s\n", n, dir)
 	return caddy.ExitCodeSuccess, nil
-}
-
-// restoreBackup loads a backup into an empty directory and reports how many
-// orders it holds.
-func restoreBackup(from, dir string) (int, error) {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return 0, fmt.Errorf("%s is not empty: restore into an empty directory", dir)
-	}
-	f, err := os.Open(from)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	s, err := state.OpenBadger(filepath.Clean(dir), state.Options{})
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	if err := s.Restore(f); err != nil {
-		return 0, fmt.Errorf("restoring %s: %w", from, err)
-	}
-	return s.CountOrders()
 }

@@ -15,5 +15,5 @@
 // Screenshots of failed steps go to $E2E_ARTIFACTS, or e2e/artifacts/.
 //
 // The walks run Caddy in-process on admin localhost:2998 and HTTP 9081 (not
-// caddytest's defaults, which the root package's tests use at the same time).
+// caddytest's defaults, which the integration package's tests use at the same time).
 package e2e

@@ -1,7 +1,10 @@
 package state
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -44,4 +47,27 @@ func (s *BadgerStore) CountOrders() (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// RestoreBadgerBackup loads a backup file made by Backup into dir, which
+// must be empty or missing, and reports how many orders it holds (the
+// vipps-restore command).
+func RestoreBadgerBackup(from, dir string) (int, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return 0, fmt.Errorf("%s is not empty: restore into an empty directory", dir)
+	}
+	f, err := os.Open(from)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s, err := OpenBadger(filepath.Clean(dir), Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	if err := s.Restore(f); err != nil {
+		return 0, fmt.Errorf("restoring %s: %w", from, err)
+	}
+	return s.CountOrders()
 }

@@ -1,4 +1,4 @@
-package caddyvipps_test
+package integration
 
 import (
 	"encoding/json"
@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	caddyvipps "github.com/caddy-vipps/caddy-vipps"
+	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
 // globalHead is the global options block of the app tests.
@@ -396,7 +397,7 @@ func TestBackupThroughTheAdminAPI(t *testing.T) {
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n, err := caddyvipps.RestoreBackup(file, t.TempDir())
+	n, err := state.RestoreBadgerBackup(file, t.TempDir())
 	if err != nil || n != 3 {
 		t.Fatalf("restored %d orders: %v", n, err)
 	}

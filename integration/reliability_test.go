@@ -1,4 +1,4 @@
-package caddyvipps_test
+package integration
 
 import (
 	"bytes"

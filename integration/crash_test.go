@@ -1,4 +1,4 @@
-package caddyvipps_test
+package integration
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func TestCaddyKilledDuringTraffic(t *testing.T) {
 	}
 	bin := t.TempDir()
 	caddyBin := caddyBinary(t, bin)
-	simBin := buildBinary(t, bin, "./cmd/vipps-sim", "vipps-sim")
+	simBin := buildBinary(t, bin, "github.com/caddy-vipps/caddy-vipps/cmd/vipps-sim", "vipps-sim")
 
 	sim := exec.Command(simBin, "-listen", strings.TrimPrefix(crashSim, "http://"))
 	if err := sim.Start(); err != nil {

@@ -1,4 +1,4 @@
-package caddyvipps_test
+package integration
 
 import (
 	"encoding/json"
@@ -37,7 +37,7 @@ func caddyBinary(t *testing.T, dir string) string {
 		}
 		return abs
 	}
-	return buildBinary(t, dir, "./cmd/caddy", "caddy")
+	return buildBinary(t, dir, "github.com/caddy-vipps/caddy-vipps/cmd/caddy", "caddy")
 }
 
 // process is a child Caddy that can be killed and started again.
@@ -113,7 +113,7 @@ func TestThreeInstancesOnPostgres(t *testing.T) {
 	pg := startPostgres(t)
 	bin := t.TempDir()
 	caddyBin := caddyBinary(t, bin)
-	simBin := buildBinary(t, bin, "./cmd/vipps-sim", "vipps-sim")
+	simBin := buildBinary(t, bin, "github.com/caddy-vipps/caddy-vipps/cmd/vipps-sim", "vipps-sim")
 	work := t.TempDir()
 
 	sim := exec.Command(simBin, "-listen", strings.TrimPrefix(clusterSim, "http://"))
