@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	// The examples use file_server and the other standard directives.
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/caddy-vipps/caddy-vipps/shop"
 )
