@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,7 +17,8 @@ import (
 // The requests in this file are the ones Vipps' own published Postman
 // collections send (written here in our words): references and phone
 // numbers as JSON numbers, a QR payment with a size for its SVG, force
-// approve with the customer's phone number as a number.
+// approve with the customer's phone number as a number, and the Order
+// Management steps with their image.
 
 // TestCancelAfterApprovalCarriesItsKey: the CANCELLED event of a cancel
 // after approval carries the request's Idempotency-Key, in the event log
@@ -186,5 +188,54 @@ func TestForceApproveTakesThePhoneNumberAsANumber(t *testing.T) {
 	}
 	if p := e.get(t, "force-num-0002"); p.State != vipps.StateCreated {
 		t.Fatalf("refused approvals changed the payment: %s", p.State)
+	}
+}
+
+// TestCollectionOrderManagementWalk: the Order Management collection's
+// steps. Its image is 32×32 pixels, made before Vipps documented (in the
+// spec since November 2023) that an image must be at least 167 pixels
+// high, so the upload is refused with the reason, and the category that
+// names the image is refused too: the image does not exist. With an image
+// high enough under the same id, the category, the receipt (taxPercentage,
+// quantities in KG) and the order read back work, the payment type in any
+// case.
+func TestCollectionOrderManagementWalk(t *testing.T) {
+	e := newEnv(t)
+	orderID := fmt.Sprint(time.Now().UnixMilli() + 1234560000000000000)
+	imageID := "imageid_6a1f0c52-3b7e-4d8a-9c41-0e2d5b7f8a13"
+	upload := func(img []byte) (int, string) {
+		status, body := e.raw(t, http.MethodPost, "/order-management/v1/images",
+			fmt.Sprintf(`{"imageId":%q,"src":%q,"type":"base64"}`, imageID, base64.StdEncoding.EncodeToString(img)), nil)
+		return status, string(body)
+	}
+	category := func() (int, string) {
+		status, body := e.raw(t, http.MethodPut, "/order-management/v2/eCom/categories/"+orderID,
+			fmt.Sprintf(`{"category":"GENERAL","orderDetailsUrl":"https://example.com/%s","imageId":%q}`, orderID, imageID), nil)
+		return status, string(body)
+	}
+	if status, body := upload(pngImage(t, 32, 32)); status != http.StatusBadRequest || !strings.Contains(body, "32 pixels high; the minimum height is 167") {
+		t.Fatalf("the collection's 32×32 image: %d %s", status, body)
+	}
+	if status, body := category(); status != http.StatusBadRequest || !strings.Contains(body, `"name":"imageId"`) {
+		t.Fatalf("a category naming the refused image: %d %s", status, body)
+	}
+	if status, body := upload(pngImage(t, 200, 201)); status != http.StatusOK || !strings.Contains(body, imageID) {
+		t.Fatalf("an image high enough: %d %s", status, body)
+	}
+	if status, body := category(); status != http.StatusOK {
+		t.Fatalf("the category: %d %s", status, body)
+	}
+	status, body := e.raw(t, http.MethodPost, "/order-management/v2/eCom/receipts/"+orderID, `{"orderLines":[
+		{"name":"Socks","id":"line_item_1","totalAmount":1000,"totalAmountExcludingTax":800,"totalTaxAmount":200,"taxPercentage":25,
+		 "unitInfo":{"unitPrice":400,"quantity":"2.5","quantityUnit":"KG"},"discount":0,"isReturn":false,"isShipping":false},
+		{"name":"Home delivery","id":"shipping_1","totalAmount":1000,"totalAmountExcludingTax":1000,"totalTaxAmount":0,"taxPercentage":0,
+		 "discount":0,"isReturn":false,"isShipping":true}],
+		"bottomLine":{"currency":"NOK","posId":"pos_122","receiptNumber":"123456789"}}`, nil)
+	if status != http.StatusCreated {
+		t.Fatalf("the receipt: %d %s", status, body)
+	}
+	status, body = e.raw(t, http.MethodGet, "/order-management/v2/ecom/"+orderID, nil, nil)
+	if status != http.StatusOK || !strings.Contains(string(body), `"imageId":"`+imageID+`"`) || !strings.Contains(string(body), `"quantityUnit":"KG"`) {
+		t.Fatalf("the order read back: %d %s", status, body)
 	}
 }
