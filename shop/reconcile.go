@@ -10,13 +10,14 @@ import (
 
 // finishOperation settles an operation whose outcome is open, for the
 // outbox and for "check at Vipps". It first asks Vipps' event log whether
-// the operation's key was applied — a capture or refund with that key, or
-// (for a cancel, whose event may carry no key) money released or the payment
-// terminated — and if so records it done with the payment as Vipps shows
-// it. Only when Vipps shows it was not applied is it sent again, with the
-// same key: an old key Vipps may have forgotten can then never apply the
-// operation twice. A refusal is recorded as failed. An error means Vipps
-// could not be asked; the operation stays open.
+// the operation's key was applied — a capture, refund or cancel event with
+// that key (for a cancel whose event carries no key, as in an example in
+// Vipps' documentation: money released or the payment terminated) — and if
+// so records it done with the payment as Vipps shows it. Only when Vipps
+// shows it was not applied is it sent again, with the same key: an old key
+// Vipps may have forgotten can then never apply the operation twice. A
+// refusal is recorded as failed. An error means Vipps could not be asked;
+// the operation stays open.
 func (s *Service) finishOperation(ctx context.Context, ref, opID string, src state.Source) error {
 	o, err := s.Order(ref)
 	if err != nil {
@@ -56,7 +57,11 @@ func ignoreStateError(err error) error {
 }
 
 // appliedAtVipps reports whether Vipps applied an operation, with the
-// payment as Vipps shows it. Errors are the client's, unclassified.
+// payment as Vipps shows it: an event of the operation's kind with its
+// idempotency key. A release by another request (the business portal's,
+// with its own key) is not this cancel; only when a release event carries
+// no key at all does the money decide for a cancel. Errors are the
+// client's, unclassified.
 func (s *Service) appliedAtVipps(ctx context.Context, ref string, op *state.Operation) (bool, *vipps.Payment, error) {
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()
@@ -64,24 +69,40 @@ func (s *Service) appliedAtVipps(ctx context.Context, ref string, op *state.Oper
 	if err != nil {
 		return false, nil, err
 	}
-	if op.Kind == OpCancel {
-		released := p.State == vipps.StateTerminated || p.Aggregate.CancelledAmount.Value > 0
-		return released, p, nil
-	}
 	events, err := s.vipps.GetPaymentEvents(callCtx, ref)
 	if err != nil {
 		return false, nil, err
 	}
-	want := vipps.EventCaptured
-	if op.Kind == OpRefund {
-		want = vipps.EventRefunded
-	}
+	keyless := false
 	for _, ev := range events {
-		if ev.Name == want && ev.IdempotencyKey == op.IdempotencyKey && ev.Success {
+		if !ev.Success || !eventOf(op.Kind, ev.Name) {
+			continue
+		}
+		if ev.IdempotencyKey == op.IdempotencyKey {
 			return true, p, nil
 		}
+		keyless = keyless || ev.IdempotencyKey == ""
+	}
+	if op.Kind == OpCancel && keyless {
+		released := p.State == vipps.StateTerminated || p.Aggregate.CancelledAmount.Value > 0
+		return released, p, nil
 	}
 	return false, p, nil
+}
+
+// eventOf reports whether an event is what an operation of the kind
+// records at Vipps: CAPTURED, REFUNDED, or for a cancel CANCELLED (after
+// approval) or TERMINATED (before).
+func eventOf(kind string, name vipps.EventName) bool {
+	switch kind {
+	case OpCapture:
+		return name == vipps.EventCaptured
+	case OpRefund:
+		return name == vipps.EventRefunded
+	case OpCancel:
+		return name == vipps.EventCancelled || name == vipps.EventTerminated
+	}
+	return false
 }
 
 // CheckAtVipps reads the payment from Vipps into the order and settles

@@ -139,6 +139,12 @@ type Settings struct {
 	// PushDisabled makes the sales unit refuse PUSH_MESSAGE payments
 	// (5080): it is not approved to skip the landing page.
 	PushDisabled bool `json:"push_disabled"`
+	// CancelledWithoutKey records the CANCELLED event of a cancel after
+	// approval without the request's idempotency key, in the event log and
+	// the webhook, as an example event log in Vipps' documentation shows
+	// it. Default: the event carries the key, as Vipps' spec says, and as
+	// every other event a request causes does.
+	CancelledWithoutKey bool `json:"cancelled_without_key"`
 }
 
 // Settings returns the current settings.

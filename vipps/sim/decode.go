@@ -124,17 +124,40 @@ type customerBody struct {
 	PhoneNumber flexString `json:"phoneNumber,omitempty"`
 }
 
+// customer is the decoded customer, its phone number as a string; nil
+// stays nil.
+func (b *customerBody) customer() *vipps.Customer {
+	if b == nil {
+		return nil
+	}
+	c := b.Customer
+	c.PhoneNumber = string(b.PhoneNumber)
+	return &c
+}
+
 // decodeCreate decodes a create request.
 func decodeCreate(body []byte) (vipps.CreatePaymentRequest, *apiError) {
 	var b createBody
 	err := decodeStrict(body, &b)
 	req := b.CreatePaymentRequest
 	req.Reference = string(b.Reference)
-	req.Customer = nil
-	if b.Customer != nil {
-		c := b.Customer.Customer
-		c.PhoneNumber = string(b.Customer.PhoneNumber)
-		req.Customer = &c
-	}
+	req.Customer = b.Customer.customer()
+	return req, err
+}
+
+// forceApproveBody is a force approve request as the simulator decodes it:
+// customer.phoneNumber takes a number, as in create (Vipps' own published
+// force approve request sends one).
+type forceApproveBody struct {
+	vipps.ForceApproveRequest
+	Customer *customerBody `json:"customer,omitempty"`
+}
+
+// decodeForceApprove decodes a force approve request.
+func decodeForceApprove(body []byte) (vipps.ForceApproveRequest, *apiError) {
+	var b forceApproveBody
+	err := decodeStrict(body, &b)
+	req := b.ForceApproveRequest
+	req.Customer = b.Customer.customer()
 	return req, err
 }

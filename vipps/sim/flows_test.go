@@ -80,7 +80,6 @@ func TestQRPaymentAnswersAQRCodeOfTheLandingPage(t *testing.T) {
 			return r
 		}(),
 		"an unknown format":  qrCreate("ref-qr-bad-002", &vipps.QRFormat{Format: "IMAGE/GIF"}),
-		"a size for SVG":     qrCreate("ref-qr-bad-003", &vipps.QRFormat{Format: vipps.QRFormatSVG, Size: &size}),
 		"a PNG of 50 pixels": qrCreate("ref-qr-bad-004", &vipps.QRFormat{Format: vipps.QRFormatPNG, Size: new(50)}),
 	} {
 		if status, body := e.raw(t, http.MethodPost, "/epayment/v1/payments", req, map[string]string{"Idempotency-Key": req.Reference}); status != http.StatusBadRequest {

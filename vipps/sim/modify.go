@@ -111,7 +111,10 @@ func (s *Simulator) cancel(p *payment, transactionOnly bool, key string) *apiErr
 		return domainErr(http.StatusBadRequest, "6040", "Cannot cancel a captured payment", "Nothing is left to release; refund instead.")
 	}
 	p.Cancelled += rest
-	s.record(p, vipps.EventCancelled, rest, "")
+	if s.settings.Load().CancelledWithoutKey {
+		key = ""
+	}
+	s.record(p, vipps.EventCancelled, rest, key)
 	return nil
 }
 
@@ -212,7 +215,14 @@ func (s *Simulator) rejectLocked(p *payment) *apiError {
 	return nil
 }
 
-// forceApprove serves POST /epayment/v1/test/payments/{ref}/approve.
+// forceApprove serves POST /epayment/v1/test/payments/{ref}/approve. The
+// body names who approves: a customer (its phone number as a string or a
+// number), or the token of the payment's redirectUrl. A test buyer's
+// number makes that buyer the payer; another number approves as the
+// default buyer, since the simulator has no other users. With a customer
+// the token is not needed and not checked (Vipps' own published request
+// sends both, the token never filled in); a token alone must be the
+// payment's.
 func (s *Simulator) forceApprove(w http.ResponseWriter, r *http.Request, msn, ref string) {
 	body, aerr := readBody(r)
 	if aerr != nil {
@@ -221,9 +231,20 @@ func (s *Simulator) forceApprove(w http.ResponseWriter, r *http.Request, msn, re
 	}
 	var req vipps.ForceApproveRequest
 	if len(body) > 0 {
-		if e := decodeStrict(body, &req); e != nil {
+		var e *apiError
+		if req, e = decodeForceApprove(body); e != nil {
 			writeProblem(w, r, e)
 			return
+		}
+	}
+	var by Approval
+	if c := req.Customer; c != nil && c.PhoneNumber != "" {
+		if !phonePattern.MatchString(c.PhoneNumber) {
+			writeProblem(w, r, invalidPhone())
+			return
+		}
+		if _, known := testUser(c.PhoneNumber); known {
+			by.User = c.PhoneNumber
 		}
 	}
 	s.mu.Lock()
@@ -234,10 +255,10 @@ func (s *Simulator) forceApprove(w http.ResponseWriter, r *http.Request, msn, re
 		e = notFound(ref)
 	case p.Req.Shipping != nil:
 		e = domainErr(http.StatusBadRequest, "10010", "Approve failed", "Express payments cannot be force approved; use the landing page.")
-	case req.Token != "" && req.Token != p.LandingToken:
+	case req.Customer == nil && req.Token != "" && req.Token != p.LandingToken:
 		e = domainErr(http.StatusBadRequest, "10010", "Approve failed", "The token does not belong to this payment.")
 	default:
-		e = s.approveLocked(p)
+		e = s.approveWith(p, by)
 	}
 	s.mu.Unlock()
 	s.wake()

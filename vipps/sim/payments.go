@@ -58,6 +58,11 @@ func payKey(msn, ref string) string { return msn + "/" + ref }
 var referencePattern = regexp.MustCompile(`^[a-zA-Z0-9-]{8,64}$`)
 var phonePattern = regexp.MustCompile(`^\d{10,15}$`)
 
+// invalidPhone is Vipps' answer to a phone number that is not an MSISDN.
+func invalidPhone() *apiError {
+	return domainErr(http.StatusBadRequest, "4070", "Invalid phone number", "The phone number must be an MSISDN: country code and number, digits only.")
+}
+
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -292,7 +297,7 @@ func (s *Simulator) validateCreate(req *vipps.CreatePaymentRequest) *apiError {
 			return validationErr("customer", "Exactly one of phoneNumber, personalQr and customerToken must be set.")
 		}
 		if c.PhoneNumber != "" && !phonePattern.MatchString(c.PhoneNumber) {
-			return domainErr(http.StatusBadRequest, "4070", "Invalid phone number", "The phone number must be an MSISDN: country code and number, digits only.")
+			return invalidPhone()
 		}
 		if _, known := testUser(c.PhoneNumber); req.UserFlow == vipps.UserFlowPushMessage && !known {
 			// Vipps cannot push to a number without the app, and says

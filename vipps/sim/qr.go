@@ -18,7 +18,10 @@ const qrImagePath = "/qr-image/v1"
 const defaultQRSize = 1024
 
 // validateQRFormat applies the rules of qrFormat: only for userFlow QR, one
-// of the three formats, and a size (100-2000) only for PNG.
+// of the three formats, and a size of 100-2000 pixels. The size shapes
+// only a PNG; with SVG (whose image scales) or TEXT/TARGETURL it is taken
+// and ignored, as Vipps does: its own published "Create payment - QR"
+// request sends IMAGE/SVG+XML with size 1024.
 func validateQRFormat(req *vipps.CreatePaymentRequest) *apiError {
 	f := req.QRFormat
 	if f == nil {
@@ -32,8 +35,8 @@ func validateQRFormat(req *vipps.CreatePaymentRequest) *apiError {
 	default:
 		return validationErr("qrFormat.format", "The format must be TEXT/TARGETURL, IMAGE/SVG+XML or IMAGE/PNG.")
 	}
-	if f.Size != nil && (f.Format != vipps.QRFormatPNG || *f.Size < 100 || *f.Size > 2000) {
-		return validationErr("qrFormat.size", "The size is for IMAGE/PNG only, from 100 to 2000 pixels.")
+	if f.Size != nil && (*f.Size < 100 || *f.Size > 2000) {
+		return validationErr("qrFormat.size", "The size must be from 100 to 2000 pixels (it is used for IMAGE/PNG).")
 	}
 	return nil
 }
