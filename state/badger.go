@@ -232,7 +232,11 @@ func (s *BadgerStore) lock(ref string) *sync.Mutex {
 }
 
 // retry runs fn in a read-write transaction, retrying on conflicts with
-// another transaction.
+// another transaction. fn's own error writes nothing and is returned as it
+// is; a commit that fails for any other reason than a conflict (a disk
+// that refuses the write or its sync) may have reached the log, and is
+// reported as ErrOutcomeUnknown rather than as a write that did not
+// happen.
 func (s *BadgerStore) retry(fn func(txn *badger.Txn) error) error {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
@@ -241,13 +245,31 @@ func (s *BadgerStore) retry(fn func(txn *badger.Txn) error) error {
 	}
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
-		err = s.db.Update(fn)
+		err = s.commit(fn)
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
 		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 	}
 	return fmt.Errorf("giving up after repeated conflicts: %w", err)
+}
+
+// commit is one attempt of retry.
+func (s *BadgerStore) commit(fn func(txn *badger.Txn) error) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	err := txn.Commit()
+	switch {
+	case err == nil, errors.Is(err, badger.ErrConflict):
+		return err
+	case errors.Is(err, badger.ErrDBClosed), errors.Is(err, badger.ErrBlockedWrites):
+		// Refused before anything was written.
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
 }
 
 // getOrder reads an order.

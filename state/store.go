@@ -111,6 +111,12 @@ var (
 	// ErrUnavailable wraps errors of a database that cannot be reached
 	// (PostgreSQL down or unreachable): nothing was written; try again.
 	ErrUnavailable = errors.New("the order database is unavailable")
+	// ErrOutcomeUnknown wraps errors of a write whose outcome the store
+	// could not learn: the commit was sent, its answer was lost, and the
+	// database could not be asked afterwards whether it was applied. The
+	// write may or may not have happened; read the record before acting
+	// on either assumption.
+	ErrOutcomeUnknown = errors.New("the order database did not confirm the write; it may or may not have been applied")
 )
 
 // Options tune a store.

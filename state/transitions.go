@@ -43,8 +43,10 @@ type Observation struct {
 }
 
 // Reserved is what is still reserved: authorized and neither captured nor
-// released.
-func (p Payment) Reserved() int64 { return p.Authorized - p.Captured - p.Cancelled }
+// released. Never below zero: a payment cancelled before the buyer
+// approved it reports the whole amount as cancelled with nothing
+// authorized, and reserves nothing.
+func (p Payment) Reserved() int64 { return max(p.Authorized-p.Captured-p.Cancelled, 0) }
 
 // Refundable is what is captured and not yet refunded.
 func (p Payment) Refundable() int64 { return p.Captured - p.Refunded }

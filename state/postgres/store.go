@@ -172,11 +172,16 @@ func opCtx() (context.Context, context.CancelFunc) {
 // serialization failure or a deadlock, and after a connection that broke
 // before the commit was sent (a restarted server leaves the pool's idle
 // connections dead: the transaction never happened, so it is run again on
-// another). Only a commit whose answer was lost is not repeated.
+// another). A commit whose answer was lost is not repeated: the
+// transaction's id, asked just before the commit, tells on another
+// connection whether it was applied (see commitOutcome), so the caller
+// hears the truth — done, not done, or ErrOutcomeUnknown when the database
+// cannot even be asked.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
 		var committing bool
+		var xid int64
 		err = func() error {
 			tx, err := s.pool.Begin(ctx)
 			if err != nil {
@@ -184,6 +189,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			}
 			defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
 			if err := fn(tx); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&xid); err != nil {
 				return err
 			}
 			committing = true
@@ -194,12 +202,55 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 			time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 			continue
+		case err != nil && committing && lostAnswer(err):
+			return s.commitOutcome(xid, err)
 		case err != nil && !committing && brokenConn(err) && attempt < 3 && ctx.Err() == nil:
 			continue
 		}
 		break
 	}
 	return unavailable(err)
+}
+
+// lostAnswer reports whether a failed commit may have been applied: the
+// server did not answer it (a broken connection, a timeout), as opposed
+// to answering that it rolled back.
+func lostAnswer(err error) bool {
+	var pe *pgconn.PgError
+	return !errors.As(err, &pe) && !errors.Is(err, pgx.ErrTxCommitRollback)
+}
+
+// commitOutcomeWait bounds how long commitOutcome asks.
+var commitOutcomeWait = 10 * time.Second
+
+// commitOutcome finds out, on another connection, whether the transaction
+// xid was applied after its commit's answer was lost (txid_status, which
+// PostgreSQL keeps for exactly this): nil when it was, ErrUnavailable when
+// it was not (nothing was written), ErrOutcomeUnknown when the database
+// cannot be asked in time. A transaction still in progress is one whose
+// connection the server has not yet seen break: it ends either way in a
+// moment, so it is asked again.
+func (s *Store) commitOutcome(xid int64, cause error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitOutcomeWait)
+	defer cancel()
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		var status *string
+		err := s.pool.QueryRow(ctx, `SELECT txid_status($1)`, xid).Scan(&status)
+		switch {
+		case err == nil && status != nil && *status == "committed":
+			s.log.Warn("a commit's answer was lost; the database says it was applied", zap.Int64("xid", xid), zap.Error(cause))
+			return nil
+		case err == nil && status != nil && *status == "aborted":
+			return fmt.Errorf("%w: the commit was not applied: %v", state.ErrUnavailable, cause)
+		case err == nil && status == nil:
+			return fmt.Errorf("%w: the database no longer knows transaction %d: %v", state.ErrOutcomeUnknown, xid, cause)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", state.ErrOutcomeUnknown, cause)
+		case <-time.After(wait):
+		}
+	}
 }
 
 // brokenConn reports errors of a connection that broke or could not be had,
