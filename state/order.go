@@ -112,6 +112,15 @@ type Operation struct {
 	// the request that started the operation, if any: a retry with it finds
 	// this operation instead of starting another.
 	ClientKey string `json:"client_key,omitempty"`
+	// ClientFingerprint identifies the request that ClientKey came with
+	// (its kind, order and body): the same key with another request is
+	// refused for as long as the order is kept, not only while the key's
+	// stored answer lasts.
+	ClientFingerprint string `json:"client_fingerprint,omitempty"`
+	// Replayed is set, never stored, on the operation returned to a
+	// caller whose Idempotency-Key found it already recorded: the request
+	// is a retry, and its answer a replay.
+	Replayed bool `json:"-"`
 	// ReleaseRest asks for whatever stays reserved to be released once this
 	// capture is done (a final shipment).
 	ReleaseRest bool `json:"release_rest,omitempty"`
@@ -172,6 +181,14 @@ type Order struct {
 	// order, so that a second press of the same button (a double click)
 	// finds this order instead of being refused.
 	LinkAttempt string `json:"link_attempt,omitempty"`
+	// Again lists, on an order that was not paid, the ways its goods were
+	// offered to the buyer again (payment links, sales at the counter),
+	// oldest first: another is made only when every earlier one is closed
+	// and none was paid, so the same goods are never paid twice.
+	Again []AgainRoute `json:"again,omitempty"`
+	// AgainFor names the unpaid order whose goods this order charges
+	// again (made from a link for it, or sold at the counter for it).
+	AgainFor string `json:"again_for,omitempty"`
 	// Flow is how the buyer was asked to pay: Vipps' userFlow QR or
 	// PUSH_MESSAGE; empty for the usual redirect to Vipps.
 	Flow string `json:"flow,omitempty"`
@@ -184,6 +201,17 @@ type Order struct {
 	Checks           int               `json:"checks,omitempty"`
 	History          []HistoryEntry    `json:"history,omitempty"`
 	Meta             map[string]string `json:"meta,omitempty"`
+}
+
+// AgainRoute is one way an unpaid order's goods were offered again.
+type AgainRoute struct {
+	// Kind is "link" (a payment link; ID is the link's) or "order" (a
+	// sale at the counter; ID is its order's reference).
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// At is when it was recorded, just before the link or order itself
+	// was written.
+	At time.Time `json:"at"`
 }
 
 // Shipping is the delivery the buyer chose in the Vipps or MobilePay app.

@@ -19,6 +19,7 @@ func (o *Order) Clone() *Order {
 		}
 	}
 	c.History = slices.Clone(o.History)
+	c.Again = slices.Clone(o.Again)
 	if o.Shipping != nil {
 		s := *o.Shipping
 		c.Shipping = &s

@@ -36,6 +36,10 @@ type KeyedRequest struct {
 	// OpID names the operation the request started, if any.
 	OpID       string    `json:"op_id,omitempty"`
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
+	// Undecided marks an answer that said the outcome was not known
+	// (503): it is not replayed; a retry runs the request again, and the
+	// request finds what the first attempt did.
+	Undecided bool `json:"undecided,omitempty"`
 }
 
 // Answered reports whether the request has an answer to replay.
@@ -52,12 +56,14 @@ func DecideRequest(stored *KeyedRequest, key, fingerprint, ref string, now time.
 	switch {
 	case rec.Fingerprint != fingerprint:
 		return rec, false, ErrKeyReused
-	case rec.Answered():
+	case rec.Answered() && !rec.Undecided:
 		return rec, false, nil
-	case now.Before(rec.StartedAt.Add(inFlight)):
+	case !rec.Answered() && now.Before(rec.StartedAt.Add(inFlight)):
 		return rec, false, ErrKeyInFlight
 	}
+	// Started again: its process died, or its outcome was not known.
 	rec.StartedAt = now
+	rec.Status, rec.ContentType, rec.Body, rec.OpID, rec.AnsweredAt, rec.Undecided = 0, "", nil, "", time.Time{}, false
 	return rec, true, nil
 }
 
@@ -68,11 +74,14 @@ type Answer struct {
 	Body        []byte
 	// OpID names the operation the request started, if any.
 	OpID string
+	// Undecided: the answer said the outcome was not known; a retry runs
+	// the request again instead of getting this answer.
+	Undecided bool
 }
 
 // WithAnswer returns the record with its answer.
 func (r KeyedRequest) WithAnswer(a Answer, now time.Time) KeyedRequest {
-	r.Status, r.ContentType, r.Body, r.OpID, r.AnsweredAt = a.Status, a.ContentType, a.Body, a.OpID, now
+	r.Status, r.ContentType, r.Body, r.OpID, r.AnsweredAt, r.Undecided = a.Status, a.ContentType, a.Body, a.OpID, now, a.Undecided
 	return r
 }
 
