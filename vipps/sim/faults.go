@@ -24,6 +24,11 @@ type Fault struct {
 	// DropAfterCommit does the operation, then closes the connection
 	// without an answer: "committed, but the response was lost".
 	DropAfterCommit bool `json:"drop_after_commit,omitempty"`
+	// StatusAfterCommit does the operation, then answers with this status
+	// (problem+json) instead of its own answer: "applied, but answered 409
+	// (or 500)", as a gateway or a busy Vipps may answer a request it has
+	// carried out.
+	StatusAfterCommit int `json:"status_after_commit,omitempty"`
 	Budget
 }
 
@@ -186,6 +191,11 @@ func (s *Simulator) withFaults(w http.ResponseWriter, r *http.Request, op string
 			e.retry = strconv.Itoa(int((time.Duration(f.RetryAfter) + time.Second - 1) / time.Second))
 		}
 		writeProblem(w, r, e)
+		return
+	}
+	if f.StatusAfterCommit != 0 {
+		h(httptest.NewRecorder(), r)
+		writeProblem(w, r, domainErr(f.StatusAfterCommit, "", http.StatusText(f.StatusAfterCommit), "injected by the simulator after the operation was carried out"))
 		return
 	}
 	if f.DropAfterCommit {
