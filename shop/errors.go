@@ -58,6 +58,25 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// OutcomeUnknownError says that what a request did is not known yet: a
+// write to the order database or a call to Vipps may have been applied
+// and its answer was lost, and nobody could tell which in time. Nothing
+// may be assumed either way — neither that money moved nor that it did
+// not. What was recorded before (an operation with its Idempotency-Key and
+// the outbox job that finishes it) settles it in the background; a retry
+// with the merchant's same Idempotency-Key finds that record and answers
+// with the real outcome.
+type OutcomeUnknownError struct {
+	Op  string
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("the outcome of the %s is not known yet: %v", e.Op, e.Err)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
 // RejectedError says that Vipps refused an operation for good (a 4xx that a
 // retry will not change). Code and TraceID come from Vipps.
 type RejectedError struct {

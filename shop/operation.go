@@ -51,6 +51,10 @@ type Caller struct {
 	// the operation is recorded with it, so that a retry of a request whose
 	// answer was lost finds this operation instead of starting another.
 	Key string
+	// Fingerprint identifies what the request with Key asks (see
+	// Fingerprint): an operation found by its key answers only the same
+	// request; another one with that key is ErrKeyReused.
+	Fingerprint string
 }
 
 // plan decides, inside the arbiter, whether an operation is allowed and
@@ -65,12 +69,20 @@ type plan func(o *state.Order, op *state.Operation) error
 // therefore apply the operation once: the arbiter admits one at a time, and
 // a retry by the outbox reuses the stored key. A caller's key that already
 // started an operation on the order gets that operation back (sent again
-// with its stored key if its outcome is still open), never a second one.
+// with its stored key if its outcome is still open, and marked Replayed),
+// never a second one; the same key with another request is ErrKeyReused,
+// however long ago it was used.
+//
+// Every error says what is known: an InputError, StateError or
+// ErrInProgress recorded nothing; an UnavailableError comes with the
+// operation recorded and pending (the outbox finishes it with its key);
+// an OutcomeUnknownError means the database could not confirm the record
+// or the outcome, so the caller must not assume either.
 func (s *Service) runOperation(ctx context.Context, ref, kind string, c Caller, decide plan) (*state.Order, *state.Operation, error) {
 	now := s.now().UTC()
 	var op state.Operation
 	found := false
-	_, _, err := s.update(ref, state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
+	o, _, err := s.update(ref, state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
 		if existing := opByClientKey(o, c.Key); existing != nil {
 			op, found = *existing, true
 			return state.ErrNoChange
@@ -81,13 +93,14 @@ func (s *Service) runOperation(ctx context.Context, ref, kind string, c Caller, 
 			}
 		}
 		op = state.Operation{
-			ID:             uuid.NewString(),
-			Kind:           kind,
-			IdempotencyKey: uuid.NewString(),
-			ClientKey:      c.Key,
-			Status:         OpPending,
-			CreatedAt:      now,
-			Actor:          c.Actor,
+			ID:                uuid.NewString(),
+			Kind:              kind,
+			IdempotencyKey:    uuid.NewString(),
+			ClientKey:         c.Key,
+			ClientFingerprint: c.Fingerprint,
+			Status:            OpPending,
+			CreatedAt:         now,
+			Actor:             c.Actor,
 		}
 		if err := decide(o, &op); err != nil {
 			return err
@@ -96,12 +109,28 @@ func (s *Service) runOperation(ctx context.Context, ref, kind string, c Caller, 
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, storeFailure(kind, err)
 	}
-	if found && op.Kind != kind {
-		return nil, nil, &InputError{Field: "Idempotency-Key", Reason: fmt.Sprintf("this key started a %s on this order", op.Kind)}
+	if found {
+		if op.Kind != kind || (c.Fingerprint != "" && op.ClientFingerprint != "" && op.ClientFingerprint != c.Fingerprint) {
+			return nil, nil, ErrKeyReused
+		}
 	}
-	return s.executeOperation(ctx, ref, op.ID, state.SourceMerchant)
+	o, done, err := s.executeOperation(ctx, o, op.ID, state.SourceMerchant)
+	if done != nil && found {
+		done.Replayed = true
+	}
+	return o, done, err
+}
+
+// storeFailure is what a failed write of the order database means to the
+// caller of an operation: a write whose outcome the database could not
+// confirm is an OutcomeUnknownError; anything else wrote nothing.
+func storeFailure(op string, err error) error {
+	if errors.Is(err, state.ErrOutcomeUnknown) {
+		return &OutcomeUnknownError{Op: op, Err: err}
+	}
+	return err
 }
 
 // addOperation records a pending operation with the outbox job that
@@ -115,34 +144,33 @@ func (s *Service) addOperation(o *state.Order, tx *state.Tx, op state.Operation,
 
 func operationJobID(opID string) string { return "op-" + opID }
 
-// executeOperation sends a recorded operation to Vipps with its stored key
-// and records the outcome. It is safe to call again for the same operation:
-// once the operation is done or failed, it only returns the record. A
-// follow-up the outcome calls for (releasing the rest after a final
-// shipment) is run too.
-func (s *Service) executeOperation(ctx context.Context, ref, opID string, src state.Source) (*state.Order, *state.Operation, error) {
-	o, op, err := s.sendOperation(ctx, ref, opID, src)
+// executeOperation sends a recorded operation of o to Vipps with its
+// stored key and records the outcome. It is safe to call again for the
+// same operation: once the operation is done or failed, it only returns
+// the record. A follow-up the outcome calls for (releasing the rest after
+// a final shipment) is run too.
+func (s *Service) executeOperation(ctx context.Context, o *state.Order, opID string, src state.Source) (*state.Order, *state.Operation, error) {
+	o, op, err := s.sendOperation(ctx, o, opID, src)
 	if err != nil || op == nil || op.Status != OpDone {
 		return o, op, err
 	}
 	if next := followUp(o, op.ID); next != nil && next.Status == OpPending {
-		after, _, ferr := s.sendOperation(ctx, ref, next.ID, src)
-		if after != nil {
+		after, _, ferr := s.sendOperation(ctx, o, next.ID, src)
+		if ferr == nil && after != nil {
 			o = after
-		}
-		if ferr != nil {
-			s.log.Warn("releasing the rest after a final shipment failed; the outbox will retry", zap.String("reference", ref), zap.Error(ferr))
+		} else if ferr != nil {
+			s.log.Warn("releasing the rest after a final shipment did not finish; the outbox will", zap.String("reference", o.Reference), zap.Error(ferr))
 		}
 	}
 	return o, findOp(o, opID), nil
 }
 
-// sendOperation makes the one call of an operation.
-func (s *Service) sendOperation(ctx context.Context, ref, opID string, src state.Source) (*state.Order, *state.Operation, error) {
-	o, err := s.Order(ref)
-	if err != nil {
-		return nil, nil, err
-	}
+// sendOperation makes the one call of an operation of o (the order as
+// recorded, with the operation in it) and records its outcome. It returns
+// the order as recorded afterwards; on an UnavailableError that is o, with
+// the operation still pending.
+func (s *Service) sendOperation(ctx context.Context, o *state.Order, opID string, src state.Source) (*state.Order, *state.Operation, error) {
+	ref := o.Reference
 	op := findOp(o, opID)
 	if op == nil {
 		return o, nil, &RejectedError{Op: "operation", Err: fmt.Errorf("operation %s not found", opID)}
@@ -154,6 +182,7 @@ func (s *Service) sendOperation(ctx context.Context, ref, opID string, src state
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()
 	var resp *vipps.ModificationResponse
+	var err error
 	switch op.Kind {
 	case OpCapture:
 		resp, err = s.vipps.CapturePayment(callCtx, ref, op.IdempotencyKey, amount)
@@ -167,10 +196,14 @@ func (s *Service) sendOperation(ctx context.Context, ref, opID string, src state
 	if err := s.classifyOperation(op.Kind, err); err != nil {
 		var rejected *RejectedError
 		if !errors.As(err, &rejected) {
-			// Unknown outcome: the outbox job settles it with the same key.
+			// Unknown outcome at Vipps: the operation stays pending as
+			// recorded, and the outbox job settles it with the same key.
 			return o, op, err
 		}
-		after, failed := s.recordOperation(ref, opID, src, nil, rejected)
+		after, failed, rerr := s.recordOperation(ref, opID, src, nil, rejected)
+		if rerr != nil {
+			return nil, nil, &OutcomeUnknownError{Op: op.Kind, Err: fmt.Errorf("vipps refused it, and recording that failed: %w", rerr)}
+		}
 		s.log.Warn("vipps refused operation", zap.String("reference", ref), zap.String("operation", op.Kind), zap.String("code", rejected.Code), zap.String("trace_id", rejected.TraceID))
 		// Our view may be stale (a capture made in the portal, say):
 		// Vipps is the ledger, so ask it now.
@@ -179,7 +212,10 @@ func (s *Service) sendOperation(ctx context.Context, ref, opID string, src state
 		}
 		return after, failed, &StateError{Reference: ref, Status: string(after.Status), Reason: fmt.Sprintf("vipps refused the %s (code %s)", op.Kind, rejected.Code)}
 	}
-	after, done := s.recordOperation(ref, opID, src, resp, nil)
+	after, done, rerr := s.recordOperation(ref, opID, src, resp, nil)
+	if rerr != nil {
+		return nil, nil, &OutcomeUnknownError{Op: op.Kind, Err: fmt.Errorf("vipps answered, and recording its answer failed: %w", rerr)}
+	}
 	return after, done, nil
 }
 
@@ -197,7 +233,7 @@ func (s *Service) classifyOperation(op string, err error) error {
 // recordOperation writes an operation's outcome and the payment view that
 // came with it, plans the follow-up (a final shipment's release) and drops
 // the fallback job, all in one transaction.
-func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipps.ModificationResponse, rejected *RejectedError) (*state.Order, *state.Operation) {
+func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipps.ModificationResponse, rejected *RejectedError) (*state.Order, *state.Operation, error) {
 	var obs *state.Observation
 	if resp != nil {
 		o := aggregateObservation(resp.State, resp.Aggregate, resp.PSPReference, s.now().UTC())
@@ -208,16 +244,19 @@ func (s *Service) recordOperation(ref, opID string, src state.Source, resp *vipp
 
 // settleOperation records the outcome of a pending operation: done with
 // the payment as Vipps then showed it (obs), or failed (rejected, or a
-// reason of our own). A settled operation is left as it is.
-func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state.Observation, rejected *RejectedError, reason string) (*state.Order, *state.Operation) {
+// reason of our own). A settled operation is left as it is. The fallback
+// job is dropped in the same commit as the outcome, so an operation is
+// never pending without it: when the outcome cannot be recorded the error
+// says so, the job stays, and it settles the operation later.
+func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state.Observation, rejected *RejectedError, reason string) (*state.Order, *state.Operation, error) {
 	now := s.now().UTC()
 	after, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
-		// The fallback job goes in the same commit as the outcome.
-		tx.DropJob(operationJobID(opID))
 		op := findOp(o, opID)
 		if op == nil || op.Status != OpPending {
+			tx.DropJob(operationJobID(opID))
 			return state.ErrNoChange
 		}
+		tx.DropJob(operationJobID(opID))
 		op.DoneAt = now
 		switch {
 		case rejected != nil:
@@ -252,14 +291,9 @@ func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state
 	if err != nil {
 		// The fallback job stays and settles the operation later.
 		s.log.Error("recording operation outcome", zap.String("reference", ref), zap.Error(err))
+		return nil, nil, fmt.Errorf("recording the outcome of operation %s: %w", opID, err)
 	}
-	if after == nil {
-		after, _ = s.Order(ref)
-	}
-	if after == nil {
-		return nil, nil
-	}
-	return after, findOp(after, opID)
+	return after, findOp(after, opID), nil
 }
 
 func findOp(o *state.Order, id string) *state.Operation {

@@ -163,7 +163,7 @@ func TestClientKeyFindsItsOperation(t *testing.T) {
 		t.Fatalf("vipps captured %d, events with the key %d", p.Aggregate.CapturedAmount.Value, eventsWithKey(p, op3.IdempotencyKey))
 	}
 	// A key that started a capture cannot start a refund.
-	if _, _, err := h.svc.Refund(bg, ref, RefundRequest{Amount: 100, Caller: c}); !isInput(err) {
+	if _, _, err := h.svc.Refund(bg, ref, RefundRequest{Amount: 100, Caller: c}); !errors.Is(err, ErrKeyReused) {
 		t.Fatalf("the key for another operation: %v", err)
 	}
 }

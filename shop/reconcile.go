@@ -30,19 +30,22 @@ func (s *Service) finishOperation(ctx context.Context, ref, opID string, src sta
 	applied, p, err := s.appliedAtVipps(ctx, ref, op)
 	if vipps.IsNotFound(err) {
 		// Vipps has no such payment, so nothing was applied to it.
-		s.settleOperation(ref, opID, src, nil, nil, "vipps does not know the payment")
-		return nil
+		_, _, err := s.settleOperation(ref, opID, src, nil, nil, "vipps does not know the payment")
+		return err
 	}
 	if err != nil {
 		return s.classify("get", err)
 	}
 	if applied {
 		obs := observation(p, s.now().UTC())
-		s.settleOperation(ref, opID, src, &obs, nil, "")
-		_, _, err = s.executeOperation(ctx, ref, opID, src) // its follow-up, if any
+		after, _, err := s.settleOperation(ref, opID, src, &obs, nil, "")
+		if err != nil {
+			return err
+		}
+		_, _, err = s.executeOperation(ctx, after, opID, src) // its follow-up, if any
 		return ignoreStateError(err)
 	}
-	_, _, err = s.executeOperation(ctx, ref, opID, src)
+	_, _, err = s.executeOperation(ctx, o, opID, src)
 	return ignoreStateError(err)
 }
 
