@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,10 +57,22 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 		return nil, err
 	}
 	if err := s.store.Create(o); err != nil {
-		return nil, fmt.Errorf("storing order: %w", err)
+		return nil, storeNew(err)
 	}
 	s.created(o, phone)
 	return s.createPayment(ctx, o, phone)
+}
+
+// storeNew is what a failed write of a new order means to its buyer: no
+// payment was created for it, so nothing was charged, and a new try makes
+// a new order. When the database could not confirm the write, the order
+// may exist after all; nobody is sent to pay it, and the poller closes it
+// when Vipps has never heard of it.
+func storeNew(err error) error {
+	if errors.Is(err, state.ErrOutcomeUnknown) {
+		return fmt.Errorf("storing order: %w: %v", state.ErrUnavailable, err)
+	}
+	return fmt.Errorf("storing order: %w", err)
 }
 
 // newOrder is a new order of priced items, before it is stored.

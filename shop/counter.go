@@ -2,7 +2,8 @@ package shop
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
 // CounterSale charges a buyer at the counter: an order of the charge
@@ -17,9 +18,14 @@ func (s *Service) CounterSale(ctx context.Context, c Charge) (*CheckoutResult, e
 	if err != nil {
 		return nil, err
 	}
-	o.Flow, o.CaptureOnPayment = FlowQR, c.CaptureOnPayment
+	o.Flow, o.CaptureOnPayment, o.AgainFor = FlowQR, c.CaptureOnPayment, c.Order
+	if c.Order != "" {
+		if err := s.offerAgain(c.Order, state.AgainRoute{Kind: againOrder, ID: o.Reference, At: o.CreatedAt}); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.store.Create(o); err != nil {
-		return nil, fmt.Errorf("storing order: %w", err)
+		return nil, storeNew(err)
 	}
 	s.created(o, "")
 	return s.createPayment(ctx, o, "")

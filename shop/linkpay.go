@@ -3,7 +3,6 @@ package shop
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"time"
 
@@ -94,7 +93,7 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 	if err != nil {
 		return nil, err
 	}
-	o.Flow, o.CaptureOnPayment, o.LinkAttempt = pay.Flow, l.CaptureOnPayment, pay.Attempt
+	o.Flow, o.CaptureOnPayment, o.LinkAttempt, o.AgainFor = pay.Flow, l.CaptureOnPayment, pay.Attempt, l.ForOrder
 	now := s.now()
 	_, err = s.store.CreateLinkOrder(l.ID, o, func(cur *state.Link, holder *state.Order) error {
 		if heldBy(holder, pay.Attempt) && holder.Flow == pay.Flow {
@@ -125,7 +124,7 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 	case err != nil && isLinkRefusal(err):
 		return nil, err
 	case err != nil:
-		return nil, fmt.Errorf("storing order: %w", err)
+		return nil, storeNew(err)
 	}
 	s.log.Info("order from payment link", zap.String("link", l.ID), zap.String("reference", o.Reference), zap.String("flow", o.Flow))
 	s.created(o, phone)
@@ -144,14 +143,19 @@ func isLinkRefusal(err error) bool {
 
 // attemptPayment answers a second press of the same Pay with the payment
 // its first press started: at once for a push (the buyer waits on the
-// shop's page), or once Vipps' address for the buyer is recorded. Should
-// that not come in time, the link is busy as for anyone else; should that
-// payment end unpaid meanwhile, errAttemptEnded.
+// shop's page), or once Vipps' address for the buyer is recorded. When
+// that does not come soon (the first press's answer from Vipps was lost,
+// or its process died), the create is sent again with the order's stored
+// key (resumePayment): Vipps answers with the same payment. Should nothing
+// come in time, the link is busy as for anyone else; should that payment
+// end unpaid meanwhile, errAttemptEnded.
 func (s *Service) attemptPayment(ctx context.Context, ref string) (*CheckoutResult, error) {
 	deadline := time.NewTimer(attemptWait)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	resumeAt := time.Now().Add(attemptResume)
+	resumed := false
 	for {
 		o, err := s.Order(ref)
 		if err != nil {
@@ -164,6 +168,15 @@ func (s *Service) attemptPayment(ctx context.Context, ref string) (*CheckoutResu
 			return &CheckoutResult{Order: o}, nil
 		case o.RedirectURL != "":
 			return &CheckoutResult{Order: o, RedirectURL: o.RedirectURL}, nil
+		case !resumed && time.Now().After(resumeAt):
+			resumed = true
+			res, err := s.resumePayment(ctx, o)
+			if err == nil && (res.RedirectURL != "" || o.Flow == FlowPush) {
+				return res, nil
+			}
+			if err != nil {
+				s.log.Info("sending a link's payment again did not answer yet", zap.String("reference", ref), zap.Error(err))
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -174,3 +187,7 @@ func (s *Service) attemptPayment(ctx context.Context, ref string) (*CheckoutResu
 		}
 	}
 }
+
+// attemptResume is how long a second press waits for the first press's
+// answer before sending the create again itself.
+var attemptResume = time.Second

@@ -16,8 +16,48 @@ import (
 // page or the app), a QR code for a screen at the counter (CUSTOMER_PRESENT;
 // the redirect URL is then Vipps' image of the code), or a push to the
 // buyer's phone (no redirect at all). It records the created payment, or
-// marks the order failed when Vipps refuses it for good.
+// marks the order failed when Vipps refuses it for good. Sent again for
+// the same order (resumePayment), Vipps answers with the same payment.
 func (s *Service) createPayment(ctx context.Context, o *state.Order, phone string) (*CheckoutResult, error) {
+	ref := o.Reference
+	create := s.createRequest(o, phone)
+	callCtx, cancel := s.callCtx(ctx)
+	defer cancel()
+	resp, err := s.vipps.CreatePayment(callCtx, o.CreateKey, create)
+	if err := s.classifyCreate(err); err != nil {
+		var rejected *RejectedError
+		if errors.As(err, &rejected) {
+			s.markFailed(ref, state.SourceCheckout, fmt.Sprintf("vipps refused the payment (status %d, code %s, trace %s)", rejected.Status, rejected.Code, rejected.TraceID))
+		}
+		s.log.Warn("creating payment failed", zap.String("reference", ref), zap.String("flow", create.UserFlow), zap.Error(err))
+		return nil, err
+	}
+	after, _, err := s.update(ref, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
+		if o.RedirectURL == resp.RedirectURL && o.Payment.State != "" {
+			return state.ErrNoChange
+		}
+		o.RedirectURL = resp.RedirectURL
+		if _, err := o.ApplyPayment(state.Observation{State: string(vipps.StateCreated), At: s.now().UTC()}); err != nil {
+			return err
+		}
+		tx.Note("payment created at vipps")
+		return nil
+	})
+	if err != nil {
+		// The order is stored and its payment exists at Vipps: the buyer
+		// may go and pay it. What Vipps answered is not recorded yet; the
+		// poller (or the next resumePayment) asks Vipps again.
+		s.log.Error("recording created payment failed; the poller will catch up", zap.String("reference", ref), zap.Error(err))
+		shown := *o
+		shown.RedirectURL = resp.RedirectURL
+		return &CheckoutResult{Order: &shown, RedirectURL: resp.RedirectURL}, nil
+	}
+	return &CheckoutResult{Order: after, RedirectURL: resp.RedirectURL}, nil
+}
+
+// createRequest is the create call of a stored order: the same for every
+// time it is sent, so that Vipps recognises a repeat by its key and body.
+func (s *Service) createRequest(o *state.Order, phone string) vipps.CreatePaymentRequest {
 	ref := o.Reference
 	create := vipps.CreatePaymentRequest{
 		Amount:             vipps.Amount{Currency: o.Currency, Value: o.Amount},
@@ -47,29 +87,29 @@ func (s *Service) createPayment(ctx context.Context, o *state.Order, phone strin
 		// the app and authorizes both.
 		create.Shipping = &vipps.Shipping{FixedOptions: s.catalog.fixedOptions()}
 	}
-	callCtx, cancel := s.callCtx(ctx)
-	defer cancel()
-	resp, err := s.vipps.CreatePayment(callCtx, o.CreateKey, create)
-	if err := s.classify("create", err); err != nil {
-		var rejected *RejectedError
-		if errors.As(err, &rejected) {
-			s.markFailed(ref, state.SourceCheckout, fmt.Sprintf("vipps refused the payment (status %d, code %s, trace %s)", rejected.Status, rejected.Code, rejected.TraceID))
-		}
-		s.log.Warn("creating payment failed", zap.String("reference", ref), zap.String("flow", create.UserFlow), zap.Error(err))
-		return nil, err
+	return create
+}
+
+// classifyCreate is classify for a create: a 409 says that Vipps holds a
+// payment with this reference — the same key still in flight, or a
+// request of ours it already took — so the order's payment exists or may;
+// that is an open outcome the poller follows, never a refusal that would
+// mark the order failed while its payment lives at Vipps.
+func (s *Service) classifyCreate(err error) error {
+	if vipps.StatusCode(err) == 409 {
+		return &UnavailableError{Op: "create", Err: err}
 	}
-	after, _, err := s.update(ref, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
-		o.RedirectURL = resp.RedirectURL
-		if _, err := o.ApplyPayment(state.Observation{State: string(vipps.StateCreated), At: s.now().UTC()}); err != nil {
-			return err
-		}
-		tx.Note("payment created at vipps")
-		return nil
-	})
-	if err != nil {
-		// The payment exists at Vipps; the poller will catch up with it.
-		s.log.Error("recording created payment failed", zap.String("reference", ref), zap.Error(err))
-		return nil, fmt.Errorf("recording created payment: %w", err)
+	return s.classify("create", err)
+}
+
+// resumePayment sends a stored order's create again, with its stored key
+// and the same request, for a buyer who comes back to a payment whose first
+// answer was lost: Vipps answers with the payment it made then (or makes
+// it now, if the first request never arrived), and the buyer is sent to it.
+func (s *Service) resumePayment(ctx context.Context, o *state.Order) (*CheckoutResult, error) {
+	phone := ""
+	if b, err := s.store.Buyer(o.Reference); err == nil {
+		phone = b.Phone
 	}
-	return &CheckoutResult{Order: after, RedirectURL: resp.RedirectURL}, nil
+	return s.createPayment(ctx, o, phone)
 }
