@@ -94,12 +94,8 @@ func (s *Service) priceAgain(ref, desc string) ([]state.Item, int64, string, err
 	if err != nil {
 		return nil, 0, "", err
 	}
-	if o.Payment.Authorized > 0 || !o.Status.Final() {
-		reason := "its buyer has paid it; a link is for an order whose payment failed, was rejected or expired"
-		if !o.Status.Final() {
-			reason = "its payment still waits for the buyer; a link is for an order whose payment failed, was rejected or expired"
-		}
-		return nil, 0, "", &StateError{Reference: ref, Status: string(o.Status), Reason: reason}
+	if err := payableAgain(o); err != nil {
+		return nil, 0, "", err
 	}
 	items := slices.Clone(o.Items)
 	if sh := o.Shipping; sh != nil && sh.Amount > 0 {

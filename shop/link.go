@@ -63,6 +63,9 @@ const (
 // today's prices, or the free amount), and stores the link with a fresh
 // unguessable token. Bad input is an InputError and stores nothing.
 func (s *Service) CreateLink(req LinkRequest) (*state.Link, error) {
+	if req.Order != "" && req.Reusable {
+		return nil, &InputError{Field: "reusable", Reason: "a link for an order takes one payment: its goods are paid once"}
+	}
 	items, total, desc, err := s.price(req.Charge)
 	if err != nil {
 		return nil, err
@@ -84,8 +87,15 @@ func (s *Service) CreateLink(req LinkRequest) (*state.Link, error) {
 		if l.Token, err = randomID("", linkTokenBytes); err != nil {
 			return nil, err
 		}
+		if req.Order != "" {
+			// Recorded on the order first: a link that is then not
+			// written counts as closed once againGrace has passed.
+			if err := s.offerAgain(req.Order, state.AgainRoute{Kind: againLink, ID: l.ID, At: now}); err != nil {
+				return nil, err
+			}
+		}
 		err = s.store.CreateLink(l)
-		if errors.Is(err, state.ErrExists) && attempt < 3 {
+		if errors.Is(err, state.ErrExists) && attempt < 3 && req.Order == "" {
 			continue
 		}
 		if err != nil {

@@ -311,9 +311,28 @@ func TestLinkForAnUnpaidOrder(t *testing.T) {
 	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: o.Reference}}); !errors.As(err, new(*StateError)) {
 		t.Fatalf("a link for a paid order: %v", err)
 	}
-	// The same order charged at the counter instead, by Vipps' QR code.
-	counter, err := h.svc.CounterSale(ctx, Charge{Order: unpaid})
-	if err != nil || counter.Order.Flow != FlowQR || counter.Order.Amount != 2*14900+19900 || len(counter.Order.Items) != 2 {
+	// Its goods are paid: neither another link nor a sale at the counter
+	// may charge them again.
+	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: unpaid}}); !errors.As(err, new(*StateError)) {
+		t.Fatalf("a second link for goods paid through the first: %v", err)
+	}
+	if _, err := h.svc.CounterSale(ctx, Charge{Order: unpaid}); !errors.As(err, new(*StateError)) {
+		t.Fatalf("a sale at the counter of goods paid through a link: %v", err)
+	}
+	// Another unpaid order charged at the counter instead, by Vipps' QR
+	// code.
+	res2, err := h.svc.Checkout(ctx, CheckoutRequest{Lines: []CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.Reject(res2.Order.Reference); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Refresh(ctx, res2.Order.Reference, state.SourceWebhook); err != nil {
+		t.Fatal(err)
+	}
+	counter, err := h.svc.CounterSale(ctx, Charge{Order: res2.Order.Reference})
+	if err != nil || counter.Order.Flow != FlowQR || counter.Order.Amount != 2*14900+19900 || len(counter.Order.Items) != 2 || counter.Order.AgainFor != res2.Order.Reference {
 		t.Fatalf("the unpaid order at the counter: %+v %v", counter, err)
 	}
 	if _, err := h.svc.CreateLink(LinkRequest{Charge: Charge{Order: "test-nope"}}); !errors.As(err, new(*InputError)) {
