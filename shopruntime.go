@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -117,6 +118,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 	}
 	pub, _ := url.Parse(publicURL)
 	rt.http = handlers.New(rt.svc, handlers.Config{
+		RequestID:     caddyRequestID,
 		BasePath:      c.BasePath,
 		MaxBodySize:   c.MaxBodySize,
 		AdminToken:    spec.adminToken,
@@ -250,4 +252,15 @@ func httpOrigin(u string) string {
 		return ""
 	}
 	return p.Scheme + "://" + p.Host
+}
+
+// caddyRequestID is the request's {http.request.uuid}, the ID Caddy's own
+// access log gives it.
+func caddyRequestID(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	id, _ := repl.GetString("http.request.uuid")
+	return id
 }

@@ -11,6 +11,10 @@ import (
 
 // Config is how the endpoints behave.
 type Config struct {
+	// RequestID names a request in the log entry of a failure that
+	// reaches the handler's boundary (in Caddy: {http.request.uuid}). It
+	// is asked only then. Nil: none.
+	RequestID func(*http.Request) string
 	// BasePath is where the endpoints live, e.g. /vipps.
 	BasePath string
 	// MaxBodySize caps every request body, in bytes.
@@ -137,8 +141,11 @@ func (h *Handler) Owns(path string) bool {
 	return path == h.cfg.BasePath || strings.HasPrefix(path, h.cfg.BasePath+"/")
 }
 
-// ServeHTTP serves one request under the base path.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves one request under the base path. A panic below is
+// answered and logged here (see recovered).
+func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &trackingWriter{ResponseWriter: rw}
+	defer h.recovered(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
