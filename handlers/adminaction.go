@@ -131,7 +131,9 @@ func (h *Handler) adminOutcome(w http.ResponseWriter, r *http.Request, ref strin
 		h.adminBack(w, r, "done", op.Kind, ref, "opid", op.ID)
 	case err == nil:
 		h.adminBack(w, r, "done", "check", ref)
-	case asErr[*shop.UnavailableError](err, nil):
+	case asErr[*shop.OutcomeUnknownError](err, nil), errors.Is(err, state.ErrOutcomeUnknown):
+		h.adminBack(w, r, "problem", "undecided", ref)
+	case asErr[*shop.UnavailableError](err, nil) && op != nil:
 		h.adminBack(w, r, "done", "pending", ref)
 	case op != nil && op.Status == shop.OpFailed && op.ErrorCode != "":
 		h.adminBack(w, r, "problem", "vipps", ref, "opid", op.ID)
@@ -192,7 +194,7 @@ func (h *Handler) adminMessage(l *Lang, q url.Values) (notice, problem, detail s
 	}
 	switch what := q.Get("problem"); what {
 	case "":
-	case "amount", "busy", "failed", "changed", "unknown",
+	case "amount", "busy", "failed", "changed", "unknown", "undecided",
 		"nothing.ship", "nothing.cancel", "nothing.refund":
 		problem = l.T("admin.err."+what, "reference", ref)
 	case "notfound":

@@ -16,16 +16,36 @@ import (
 // Idempotency-Key when the request has one (see keyed).
 func (h *Handler) operate(w http.ResponseWriter, r *http.Request, kind string, body any,
 	run func(shop.Caller) (*state.Order, *state.Operation, error)) {
-	h.keyed(w, r, kind, r.PathValue("ref"), body, func(w http.ResponseWriter, r *http.Request, c shop.Caller) (bool, string) {
+	h.keyed(w, r, kind, r.PathValue("ref"), body, func(w http.ResponseWriter, r *http.Request, c shop.Caller) (outcome, string) {
 		o, op, err := run(c)
 		h.answerOperation(w, r, o, op, err)
 		opID := ""
 		if op != nil {
 			opID = op.ID
 		}
-		return keepAnswer(err, op), opID
+		return outcomeOf(err, op), opID
 	})
 }
+
+// outcome is what a keyed request's answer says about the request, and so
+// what its key keeps.
+type outcome int
+
+const (
+	// refused: nothing happened (a mistake in the request, another
+	// operation in progress, a database that wrote nothing): the key is
+	// released, and a retry runs again.
+	refused outcome = iota
+	// decided: the answer is the request's outcome (done, refused by the
+	// order's amounts or by Vipps, or pending in the background): it is
+	// kept, and a retry gets it again.
+	decided
+	// undecided: the outcome is not known (the database could not confirm
+	// a write, or the outcome of a call could not be recorded): the key
+	// keeps the request, and a retry runs it again, which finds what this
+	// attempt did instead of doing it twice.
+	undecided
+)
 
 // keyed runs a merchant request and answers it. With an Idempotency-Key
 // header it keeps Stripe's contract: the first request with a key runs and
@@ -34,13 +54,14 @@ func (h *Handler) operate(w http.ResponseWriter, r *http.Request, kind string, b
 // Idempotent-Replayed: true) — an answer of 202 is brought up to date once
 // the operation is settled —; the same key with another kind of request,
 // another subject (order or link) or another body is 422; a retry while
-// the first request still runs is 409. Requests refused before anything
-// happened (run reports keep false: 400, 404, 409 for another operation
-// in progress, 503) keep no answer, so a retry runs again. Without the
-// header every request runs. run answers on the writer it is given, and
-// names the operation it started, if any.
+// the first request still runs is 409. A request refused before anything
+// happened keeps no answer, so a retry runs again; a request whose outcome
+// is not known (503, "retry with the same Idempotency-Key") keeps the key
+// for the request, and a retry runs it again and finds what the first
+// attempt did. Without the header every request runs. run answers on the
+// writer it is given, and names the operation it started, if any.
 func (h *Handler) keyed(w http.ResponseWriter, r *http.Request, kind, subject string, body any,
-	run func(w http.ResponseWriter, r *http.Request, c shop.Caller) (keep bool, opID string)) {
+	run func(w http.ResponseWriter, r *http.Request, c shop.Caller) (outcome, string)) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		run(w, r, shop.Caller{})
@@ -55,11 +76,11 @@ func (h *Handler) keyed(w http.ResponseWriter, r *http.Request, kind, subject st
 		h.failErr(w, r, err)
 		return
 	}
-	rec, fresh, err := h.svc.BeginKeyed(key, shop.Fingerprint(kind, subject, canonical), subject)
+	fingerprint := shop.Fingerprint(kind, subject, canonical)
+	rec, fresh, err := h.svc.BeginKeyed(key, fingerprint, subject)
 	switch {
 	case errors.Is(err, shop.ErrKeyReused):
-		h.fail(w, r, http.StatusUnprocessableEntity, "Idempotency-Key reused",
-			"This Idempotency-Key was already used for a different request (another operation, order or body). Use a new key for a new request.")
+		h.failErr(w, r, err)
 		return
 	case errors.Is(err, shop.ErrKeyInFlight):
 		h.fail(w, r, http.StatusConflict, "Request in progress",
@@ -74,35 +95,63 @@ func (h *Handler) keyed(w http.ResponseWriter, r *http.Request, kind, subject st
 		return
 	}
 	rec2 := &answerRecorder{header: http.Header{}}
-	keep, opID := run(rec2, r.WithContext(withoutErrorSink(r.Context())), shop.Caller{Key: key})
-	if keep {
-		a := state.Answer{Status: rec2.status, ContentType: rec2.header.Get("Content-Type"), Body: rec2.body.Bytes(), OpID: opID}
+	result, opID := run(rec2, r.WithContext(withoutErrorSink(r.Context())), shop.Caller{Key: key, Fingerprint: fingerprint})
+	a := state.Answer{Status: rec2.status, ContentType: rec2.header.Get("Content-Type"), Body: rec2.body.Bytes(), OpID: opID}
+	switch result {
+	case decided:
 		if aerr := h.svc.AnswerKeyed(key, a); aerr != nil {
 			h.log.Error("keeping the answer of a keyed request", zap.String("subject", subject), zap.Error(aerr))
 		}
-	} else if ferr := h.svc.ForgetKeyed(key); ferr != nil {
-		h.log.Error("releasing an Idempotency-Key", zap.String("subject", subject), zap.Error(ferr))
+	case undecided:
+		// Kept as a request to run again; should even that not be
+		// written, the request stays in flight until the hand-over and
+		// then runs again, which comes to the same.
+		a.Undecided = true
+		if aerr := h.svc.AnswerKeyed(key, a); aerr != nil {
+			h.log.Error("keeping an undecided keyed request", zap.String("subject", subject), zap.Error(aerr))
+		}
+	default:
+		if ferr := h.svc.ForgetKeyed(key); ferr != nil {
+			h.log.Error("releasing an Idempotency-Key", zap.String("subject", subject), zap.Error(ferr))
+		}
 	}
 	rec2.copyTo(w)
 }
 
-// keepAnswer tells which outcomes a retry must get again: the operation
-// ran (done, failed at Vipps, or pending in the background), or the order's
-// amounts refused it.
-func keepAnswer(err error, op *state.Operation) bool {
+// outcomeOf tells what an operation's answer says: done, failed at Vipps,
+// pending in the background or refused by the order's amounts is decided;
+// an outcome the shop could not confirm is undecided; anything else
+// happened before anything was recorded.
+func outcomeOf(err error, op *state.Operation) outcome {
 	var st *shop.StateError
 	var unavailable *shop.UnavailableError
+	var unknown *shop.OutcomeUnknownError
 	switch {
 	case err == nil:
-		return true
-	case errors.Is(err, shop.ErrInProgress):
-		return false
+		return decided
+	case errors.As(err, &unknown):
+		return undecided
+	case errors.Is(err, shop.ErrInProgress), errors.Is(err, shop.ErrKeyReused):
+		// The key's record is dropped again: it belongs to the operation
+		// the key started, which keeps answering for it.
+		return refused
 	case errors.As(err, &st):
-		return true
-	case errors.As(err, &unavailable):
-		return op != nil
+		return decided
+	case errors.As(err, &unavailable) && op != nil:
+		return decided
 	}
-	return false
+	return refused
+}
+
+// failedOutcome is what a failed request that started no operation says:
+// undecided when a write's outcome could not be confirmed, refused
+// otherwise.
+func failedOutcome(err error) outcome {
+	var unknown *shop.OutcomeUnknownError
+	if errors.As(err, &unknown) || errors.Is(err, state.ErrOutcomeUnknown) {
+		return undecided
+	}
+	return refused
 }
 
 // replay answers a retry with the kept answer. A kept 202 whose operation

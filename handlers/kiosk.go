@@ -91,18 +91,18 @@ func (h *Handler) counterSale(w http.ResponseWriter, r *http.Request, _ string) 
 		h.failErr(w, r, err)
 		return
 	}
-	h.keyed(w, r, "counter sale", "", body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (bool, string) {
+	h.keyed(w, r, "counter sale", "", body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (outcome, string) {
 		res, err := h.svc.CounterSale(r.Context(), c)
 		if err != nil {
 			h.failErr(w, r, err)
-			return false, ""
+			return failedOutcome(err), ""
 		}
 		ref := res.Order.Reference
 		kiosk := h.kioskPath(ref)
 		w.Header().Set("X-Vipps-Reference", ref)
 		w.Header().Set("Location", kiosk)
 		writeJSON(w, http.StatusCreated, CounterSaleResponse{Reference: ref, KioskURL: h.svc.Config().PublicURL + kiosk})
-		return true, ""
+		return decided, ""
 	})
 }
 

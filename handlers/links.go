@@ -164,15 +164,15 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, actor strin
 		h.failErr(w, r, err)
 		return
 	}
-	h.keyed(w, r, "link", "", body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (bool, string) {
+	h.keyed(w, r, "link", "", body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (outcome, string) {
 		l, err := h.svc.CreateLink(req)
 		if err != nil {
 			h.failErr(w, r, err)
-			return false, ""
+			return failedOutcome(err), ""
 		}
 		w.Header().Set("Location", h.cfg.BasePath+"/links/"+l.ID)
 		writeJSON(w, http.StatusCreated, h.linkView(l))
-		return true, ""
+		return decided, ""
 	})
 }
 
@@ -231,14 +231,14 @@ func (h *Handler) disableLink(w http.ResponseWriter, r *http.Request, _ string) 
 		return
 	}
 	id := r.PathValue("id")
-	h.keyed(w, r, "disable link", id, body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (bool, string) {
+	h.keyed(w, r, "disable link", id, body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (outcome, string) {
 		l, err := h.svc.DisableLink(id)
 		if err != nil {
 			h.failErr(w, r, err)
-			return false, ""
+			return failedOutcome(err), ""
 		}
 		writeJSON(w, http.StatusOK, h.linkView(l))
-		return true, ""
+		return decided, ""
 	})
 }
 

@@ -171,18 +171,27 @@ func (h *Handler) operationView(op state.Operation) Operation {
 }
 
 // answerOperation writes the outcome: 200 when done, 202 when Vipps did not
-// answer and the outbox will finish it with the same key.
+// answer and the outbox will finish it with the same key (the operation is
+// recorded, pending), and the failure otherwise. An operation found by
+// the caller's Idempotency-Key is marked Idempotent-Replayed.
 func (h *Handler) answerOperation(w http.ResponseWriter, r *http.Request, o *state.Order, op *state.Operation, err error) {
+	if op != nil && op.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	var unavailable *shop.UnavailableError
-	if err != nil && errors.As(err, &unavailable) && o != nil && op != nil {
+	switch {
+	case err != nil && errors.As(err, &unavailable) && o != nil && op != nil:
 		writeJSON(w, http.StatusAccepted, h.operationResponse(o, op))
-		return
-	}
-	if err != nil {
+	case err != nil:
 		h.failErr(w, r, err)
-		return
+	case o == nil:
+		// Every path that succeeds returns the order as recorded; one
+		// that did not is a bug, answered as such rather than as a
+		// success nobody recorded.
+		h.failErr(w, r, errors.New("operation answered without its order"))
+	default:
+		writeJSON(w, http.StatusOK, h.operationResponse(o, op))
 	}
-	writeJSON(w, http.StatusOK, h.operationResponse(o, op))
 }
 
 // ship serves POST {base}/orders/R/ship: capture what was shipped —

@@ -45,7 +45,27 @@ type MerchantOrder struct {
 	// InDoubt is set while an operation's outcome is not confirmed by
 	// Vipps for longer than a request takes (see Operation.InDoubt).
 	InDoubt bool      `json:"in_doubt,omitempty"`
+	// Again is set on an order that was not paid and whose goods were
+	// offered to its buyer again (a payment link or a sale at the counter
+	// for it): what still takes the payment, or which order paid it.
+	Again   *Again    `json:"again,omitempty"`
 	History []History `json:"history,omitempty"`
+}
+
+// Again is where an unpaid order's goods stand in being offered again.
+type Again struct {
+	// Open names the link (or the counter sale's order) that still takes
+	// the payment.
+	Open string `json:"open,omitempty"`
+	// PaidBy is the order that paid for the goods.
+	PaidBy string `json:"paid_by,omitempty"`
+}
+
+// PayAgain reports whether the order's goods may be offered to its buyer
+// again: its own payment failed, was rejected or expired, and nothing
+// offered since is open or was paid.
+func (m MerchantOrder) PayAgain() bool {
+	return m.Final && !m.Paid && (m.Again == nil || (m.Again.Open == "" && m.Again.PaidBy == ""))
 }
 
 // Shipping is the delivery chosen for an order.
@@ -108,6 +128,15 @@ func (h *Handler) merchantOrder(o *state.Order, now time.Time) MerchantOrder {
 	for i, op := range o.Ops {
 		m.Operations[i] = h.operationView(op)
 		m.InDoubt = m.InDoubt || m.Operations[i].InDoubt
+	}
+	if len(o.Again) > 0 {
+		st, err := h.svc.Again(o)
+		if err != nil {
+			// Unknown is shown as open: nothing is offered twice on a
+			// guess.
+			st.Open = o.Again[len(o.Again)-1].ID
+		}
+		m.Again = &Again{Open: st.Open, PaidBy: st.PaidBy}
 	}
 	return m
 }

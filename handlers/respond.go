@@ -167,13 +167,21 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		h.answerFailure(w, r, failure{status: http.StatusConflict, title: "Payment link in use", detail: "A payment through this single-use link is waiting for its buyer. Try again in a few minutes.", page: "link.busy"})
 	case errors.Is(err, shop.ErrNotFound):
 		h.answerFailure(w, r, failure{status: http.StatusNotFound, title: "Order not found", detail: "There is no order with this reference.", page: "error.notfound"})
+	case errors.Is(err, shop.ErrKeyReused):
+		h.fail(w, r, http.StatusUnprocessableEntity, "Idempotency-Key reused",
+			"This Idempotency-Key was already used for a different request (another operation, order or body). Use a new key for a new request.")
 	case errors.Is(err, shop.ErrInProgress):
-		h.fail(w, r, http.StatusConflict, "Operation in progress", "Another operation on this order is still running. Look at the order again in a moment.")
+		h.fail(w, r, http.StatusConflict, "Operation in progress", "Another operation on this order is still running; its outcome will be recorded. Look at the order again in a moment before you ask for anything new.")
+	case asErr[*shop.OutcomeUnknownError](err, nil), errors.Is(err, state.ErrOutcomeUnknown):
+		h.log.Error("outcome not known", zap.String("path", r.URL.Path), zap.Error(err))
+		h.answerFailure(w, r, failure{status: http.StatusServiceUnavailable, title: "Outcome not known yet",
+			detail: "The shop could not confirm whether this request was carried out; it is finding out. Retry with the same Idempotency-Key to get its outcome. Without one, look at the order before you send the request again.",
+			page:   "error.undecided"})
 	case errors.As(err, &st):
 		h.fail(w, r, http.StatusConflict, "Not possible in this state", st.Error())
 	case errors.Is(err, state.ErrUnavailable):
 		h.log.Error("order database unavailable", zap.String("path", r.URL.Path), zap.Error(err))
-		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The shop cannot take this request right now. Nothing was charged; please try again in a moment.")
+		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The shop cannot take this request right now. Nothing was done and nothing was charged; please try again in a moment.")
 	case errors.As(err, &unavailable):
 		h.fail(w, r, http.StatusServiceUnavailable, "Vipps is not reachable", "The payment service did not answer. Nothing was charged; please try again in a moment.")
 	case errors.As(err, &rejected):
