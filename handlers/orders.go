@@ -44,7 +44,7 @@ type MerchantOrder struct {
 	Operations        []Operation `json:"operations,omitempty"`
 	// InDoubt is set while an operation's outcome is not confirmed by
 	// Vipps for longer than a request takes (see Operation.InDoubt).
-	InDoubt bool      `json:"in_doubt,omitempty"`
+	InDoubt bool `json:"in_doubt,omitempty"`
 	// Again is set on an order that was not paid and whose goods were
 	// offered to its buyer again (a payment link or a sale at the counter
 	// for it): what still takes the payment, or which order paid it.
