@@ -283,8 +283,7 @@ func TestShipAfterCancelIsAConflict(t *testing.T) {
 }
 
 // hasJob reports whether the outbox holds a job.
-func hasJob(t testing.TB, s state.Store, id string) bool {
-	t.Helper()
+func hasJob(t interface{ Fatal(...any) }, s state.Store, id string) bool {
 	jobs, err := s.PendingJobs()
 	if err != nil {
 		t.Fatal(err)

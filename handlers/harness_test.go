@@ -34,6 +34,7 @@ type shopHarness struct {
 	svc    *shop.Service
 	h      *Handler
 	url    string
+	simURL string
 	logs   *logSink
 }
 
@@ -44,6 +45,7 @@ func newShopHarness(t testing.TB) *shopHarness {
 	x := &shopHarness{t: t, clock: sim.NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))}
 	x.sim = sim.New(sim.Options{Clock: x.clock})
 	simSrv := httptest.NewServer(x.sim)
+	x.simURL = simSrv.URL
 	t.Cleanup(func() {
 		simSrv.Close()
 		x.sim.Close()

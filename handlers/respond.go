@@ -179,7 +179,7 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 			page:   "error.undecided"})
 	case errors.As(err, &st):
 		h.fail(w, r, http.StatusConflict, "Not possible in this state", st.Error())
-	case errors.Is(err, state.ErrUnavailable):
+	case errors.Is(err, state.ErrUnavailable), errors.Is(err, state.ErrClosed):
 		h.log.Error("order database unavailable", zap.String("path", r.URL.Path), zap.Error(err))
 		h.fail(w, r, http.StatusServiceUnavailable, "Try again", "The shop cannot take this request right now. Nothing was done and nothing was charged; please try again in a moment.")
 	case errors.As(err, &unavailable):

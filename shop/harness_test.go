@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/state/storefault"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 	"github.com/caddy-vipps/caddy-vipps/vipps/sim"
 )
@@ -28,6 +29,7 @@ type harness struct {
 	sim    *sim.Simulator
 	srv    *httptest.Server
 	store  *state.BadgerStore
+	db     *storefault.Store // the store the shop uses: store, with faults when a test asks
 	svc    *Service
 	portal *vipps.Client // the business portal: the same sales unit, its own keys
 
@@ -80,14 +82,14 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	h.store = store
+	h.store, h.db = store, storefault.Wrap(store)
 	client := h.client("shop")
 	catalog, err := NewCatalog("NOK", harnessProducts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.svc, err = New(Config{PublicURL: "https://shop.example", ReferencePrefix: "test", MerchantSerialNumber: harnessMSN, CallTimeout: 5 * time.Second},
-		catalog, store, client, nil, nil)
+		catalog, h.db, client, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
