@@ -128,8 +128,11 @@ func (h *Handler) adminLinkAction(w http.ResponseWriter, r *http.Request, _ stri
 	if err != nil {
 		var input *shop.InputError
 		field := "other"
-		if errors.As(err, &input) {
+		switch {
+		case errors.As(err, &input):
 			field = input.Field
+		case f.Get("kind") == "order" && asErr[*shop.StateError](err, nil):
+			field = "again"
 		}
 		if key != "" {
 			_ = h.svc.ForgetKeyed(key)

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -295,3 +297,68 @@ func hasJob(t interface{ Fatal(...any) }, s state.Store, id string) bool {
 	}
 	return false
 }
+
+// TestAdminOffersPayAgainOnce: the admin page offers "pay again" for an
+// order whose buyer rejected the payment; once a link for it is made the
+// page names that link instead, and a second press is refused with a
+// reason, not a second link.
+func TestAdminOffersPayAgainOnce(t *testing.T) {
+	x := newShopHarness(t)
+	res, err := x.svc.Checkout(t.Context(), shop.CheckoutRequest{Lines: []shop.CartLine{{SKU: "socks", Qty: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := res.Order.Reference
+	if err := x.sim.Reject(ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.svc.Refresh(t.Context(), ref, state.SourceWebhook); err != nil {
+		t.Fatal(err)
+	}
+	page := func() string {
+		req, _ := http.NewRequest(http.MethodGet, x.url+"/vipps/admin", nil)
+		req.Header.Set("Authorization", "Bearer "+harnessToken)
+		req.Header.Set("Accept", "text/html")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if p := page(); !strings.Contains(p, `name="order" value="`+ref+`"`) {
+		t.Fatal("the admin page offers no pay-again for a rejected order")
+	}
+	press := func(key string) *url.URL {
+		form := url.Values{"kind": {"order"}, "order": {ref}, "days": {"7"}, "key": {key}}
+		req, _ := http.NewRequest(http.MethodPost, x.url+"/vipps/admin/links", strings.NewReader(form.Encode()))
+		req.Header.Set("Authorization", "Bearer "+harnessToken)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		u, err := resp.Location()
+		if err != nil {
+			t.Fatalf("pay again answered %d without a way on", resp.StatusCode)
+		}
+		return u
+	}
+	if u := press("k1"); u.Query().Get("created") == "" {
+		t.Fatalf("pay again: %s", u)
+	}
+	p := page()
+	if strings.Contains(p, `name="order" value="`+ref+`"`) || !strings.Contains(p, "again-open") {
+		t.Fatal("the admin page still offers pay-again for an order whose goods a link offers")
+	}
+	if u := press("k2"); u.Query().Get("problem") != "again" {
+		t.Fatalf("a second pay again: %s", u)
+	}
+	if links, _, _ := x.svc.Links("", 10); len(links) != 1 {
+		t.Fatalf("%d links for one order", len(links))
+	}
+}
+
+var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
