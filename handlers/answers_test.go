@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -362,3 +363,33 @@ func TestAdminOffersPayAgainOnce(t *testing.T) {
 }
 
 var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestLinkWhoseWriteWasNotConfirmed: the database applies a new link's
+// write and loses the answer. The merchant hears that the outcome is not
+// known; the same request with its key then gets that very link (its
+// address included), and no second link exists.
+func TestLinkWhoseWriteWasNotConfirmed(t *testing.T) {
+	x := newShopHarness(t)
+	body := `{"amount":25000,"description":"Haircut","vat":25}`
+	x.faults.Decide(failOnce("CreateLink", storefault.LoseAnswer))
+	resp, b := x.merchant(http.MethodPost, "/vipps/links", body, "erp-link-1")
+	x.faults.Decide(nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || problemOf(t, resp, b).Title != "Outcome not known yet" {
+		t.Fatalf("a link whose write was not confirmed: %d %s", resp.StatusCode, b)
+	}
+	resp, b = x.merchant(http.MethodPost, "/vipps/links", body, "erp-link-1")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the same request again: %d %s", resp.StatusCode, b)
+	}
+	var v LinkView
+	if err := json.Unmarshal(b, &v); err != nil || v.URL == "" {
+		t.Fatalf("the link: %v %s", err, b)
+	}
+	links, _, err := x.svc.Links("", 10)
+	if err != nil || len(links) != 1 || links[0].ID != v.ID || !strings.HasSuffix(v.URL, links[0].Token) {
+		t.Fatalf("links after the retry: %+v (answered %+v) %v", links, v, err)
+	}
+	if resp, b := x.merchant(http.MethodPost, "/vipps/links", `{"amount":26000,"description":"Haircut","vat":25}`, "erp-link-1"); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("the key with another link: %d %s", resp.StatusCode, b)
+	}
+}

@@ -164,7 +164,8 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, actor strin
 		h.failErr(w, r, err)
 		return
 	}
-	h.keyed(w, r, "link", "", body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (outcome, string) {
+	h.keyed(w, r, "link", "", body, func(w http.ResponseWriter, r *http.Request, c shop.Caller) (outcome, string) {
+		req.Caller = c
 		l, err := h.svc.CreateLink(req)
 		if err != nil {
 			h.failErr(w, r, err)

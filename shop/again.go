@@ -111,6 +111,11 @@ func (s *Service) offerAgain(ref string, route state.AgainRoute) error {
 		if err != nil {
 			return err
 		}
+		for _, r := range o.Again {
+			if r.Kind == route.Kind && r.ID == route.ID {
+				return nil // recorded by an earlier try of the same request
+			}
+		}
 		if err := payableAgain(o); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ type LinkRequest struct {
 	// Reusable links take any number of payments; by default a link takes
 	// one.
 	Reusable bool
+	// Caller's Key, when given, names the link: the same key makes no
+	// second link, whatever happened to the first answer.
+	Caller
 }
 
 // Lifetimes of a payment link.
@@ -84,6 +88,12 @@ func (s *Service) CreateLink(req LinkRequest) (*state.Link, error) {
 		if l.ID, err = randomID("link-", 8); err != nil {
 			return nil, err
 		}
+		if req.Key != "" {
+			// The merchant's key names the link (its ID is not secret;
+			// its token is): a request whose answer was lost, sent again
+			// with its key, finds the link the first one made.
+			l.ID, l.ClientFingerprint = keyedLinkID(req.Key), req.Fingerprint
+		}
 		if l.Token, err = randomID("", linkTokenBytes); err != nil {
 			return nil, err
 		}
@@ -95,6 +105,9 @@ func (s *Service) CreateLink(req LinkRequest) (*state.Link, error) {
 			}
 		}
 		err = s.store.CreateLink(l)
+		if errors.Is(err, state.ErrExists) && req.Key != "" {
+			return s.keyedLink(l.ID, req.Fingerprint)
+		}
 		if errors.Is(err, state.ErrExists) && attempt < 3 && req.Order == "" {
 			continue
 		}
@@ -104,6 +117,25 @@ func (s *Service) CreateLink(req LinkRequest) (*state.Link, error) {
 		s.log.Info("payment link created", zap.String("link", l.ID), zap.Int64("amount", l.Amount), zap.Bool("reusable", l.Reusable), zap.Time("expires", l.ExpiresAt))
 		return l, nil
 	}
+}
+
+// keyedLinkID is the ID of the link a merchant's key makes.
+func keyedLinkID(key string) string {
+	sum := sha256.Sum256([]byte("link\x00" + key))
+	return "link-" + referenceEncoding.EncodeToString(sum[:8])
+}
+
+// keyedLink is the link a key made before: the same request gets it again,
+// another request with the key is ErrKeyReused.
+func (s *Service) keyedLink(id, fingerprint string) (*state.Link, error) {
+	l, err := s.store.GetLink(id)
+	if err != nil {
+		return nil, fmt.Errorf("reading the link of a key: %w", err)
+	}
+	if l.ClientFingerprint != fingerprint {
+		return nil, ErrKeyReused
+	}
+	return l, nil
 }
 
 func linkExpiry(req LinkRequest, now time.Time) (time.Time, error) {

@@ -43,6 +43,9 @@ type Link struct {
 	// ForOrder is the order whose buyer the link lets pay again (its
 	// payment failed, was rejected or expired); empty for other links.
 	ForOrder string `json:"for_order,omitempty"`
+	// ClientFingerprint identifies the request whose Idempotency-Key made
+	// the link (and named it): the same request finds it again.
+	ClientFingerprint string `json:"client_fingerprint,omitempty"`
 }
 
 // ErrInvalidFilter: a list filter that combines what the engines cannot
