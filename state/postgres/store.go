@@ -181,7 +181,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
 		var committing bool
-		var xid int64
+		var xid *int64
 		err = func() error {
 			tx, err := s.pool.Begin(ctx)
 			if err != nil {
@@ -191,7 +191,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
-			if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&xid); err != nil {
+			// NULL when fn wrote nothing: then there is nothing to lose.
+			if err := tx.QueryRow(ctx, `SELECT txid_current_if_assigned()`).Scan(&xid); err != nil {
 				return err
 			}
 			committing = true
@@ -202,8 +203,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 			time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 			continue
+		case err != nil && committing && lostAnswer(err) && xid == nil:
+			return nil // it only read, and what it read stands
 		case err != nil && committing && lostAnswer(err):
-			return s.commitOutcome(xid, err)
+			return s.commitOutcome(*xid, err)
 		case err != nil && !committing && brokenConn(err) && attempt < 3 && ctx.Err() == nil:
 			continue
 		}
