@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
+	"github.com/caddy-vipps/caddy-vipps/vipps"
 	"github.com/caddy-vipps/caddy-vipps/vipps/sim"
 )
 
@@ -173,4 +174,25 @@ func (h *harness) rejectedOrder() string {
 		h.t.Fatalf("the rejected order: %+v %v", o, err)
 	}
 	return res.Order.Reference
+}
+
+// TestTrackingLinkOfAShipInDoubt: a ship with a tracking link whose
+// capture's answer was lost is settled by the outbox; the link reaches the
+// app then, from the commit that records the capture (before, it was only
+// queued when the request itself saw the capture done, and was lost).
+func TestTrackingLinkOfAShipInDoubt(t *testing.T) {
+	h := newHarness(t)
+	o := h.authorizedOrder()
+	stop := h.loseAnswers()
+	_, op, err := h.svc.Ship(bg, o.Reference, ShipRequest{Amount: 10000, TrackingURL: "https://track.example/p/1"})
+	stop()
+	if op == nil || op.Status != OpPending || err == nil {
+		t.Fatalf("ship whose answer was lost: %+v %v", op, err)
+	}
+	h.runWorker()
+	h.runWorker()
+	got, err := h.portal.GetOrder(bg, vipps.PaymentTypeEcom, o.Reference)
+	if err != nil || got.Category == nil || got.Category.OrderDetailsURL != "https://track.example/p/1" {
+		t.Fatalf("the tracking link at vipps: %+v %v", got, err)
+	}
 }

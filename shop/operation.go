@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -273,6 +274,12 @@ func (s *Service) settleOperation(ref, opID string, src state.Source, obs *state
 		}
 		op.Status = OpDone
 		tx.Note("%s of %d done", op.Kind, op.Amount)
+		if op.TrackingURL != "" {
+			// In the commit that records the capture: the app shows the
+			// tracking link once, whoever settles the capture.
+			payload, _ := json.Marshal(map[string]string{"url": op.TrackingURL})
+			tx.Enqueue(state.Job{Kind: JobCategory, Ref: ref, Payload: payload, NotBefore: now})
+		}
 		if _, err := o.ApplyPayment(*obs); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package shop
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 
@@ -62,16 +61,13 @@ func (s *Service) Ship(ctx context.Context, ref string, req ShipRequest) (*state
 		if amount > remaining {
 			return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: fmt.Sprintf("only %d is left to capture", remaining)}
 		}
-		op.Amount, op.Note = amount, "shipped"
+		op.Amount, op.Note, op.TrackingURL = amount, "shipped", req.TrackingURL
 		if req.TrackingURL != "" {
 			op.Note = "shipped, tracking " + req.TrackingURL
 		}
 		op.ReleaseRest = (req.Final || complete) && amount < remaining
 		return nil
 	})
-	if err == nil && op != nil && op.Status == OpDone && req.TrackingURL != "" {
-		s.enqueueCategory(ref, req.TrackingURL)
-	}
 	return o, op, err
 }
 
@@ -164,17 +160,6 @@ func shippedLines(o *state.Order, lines []CartLine) (map[string]int, int64, bool
 		}
 	}
 	return out, value, complete, nil
-}
-
-func (s *Service) enqueueCategory(ref, trackingURL string) {
-	payload, _ := json.Marshal(map[string]string{"url": trackingURL})
-	_, _, err := s.update(ref, state.SourceMerchant, func(o *state.Order, tx *state.Tx) error {
-		tx.Enqueue(state.Job{Kind: JobCategory, Ref: ref, Payload: payload, NotBefore: s.now().UTC()})
-		return state.ErrNoChange
-	})
-	if err != nil {
-		s.log.Warn("queueing the tracking link failed")
-	}
 }
 
 // requireCapturable says why nothing can be captured, from the amounts.

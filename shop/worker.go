@@ -101,7 +101,7 @@ func (s *Service) finishJob(j state.Job, err error) {
 	case j.Attempts >= maxAttempts || isPermanent(err) || (j.Kind == JobBuyerDetails && j.Attempts >= detailsMaxAttempts):
 		s.log.Error("outbox job gave up", zap.String("job", j.ID), zap.String("kind", j.Kind), zap.String("reference", j.Ref), zap.Error(err))
 		if j.Kind == JobReceipt {
-			s.setReceipt(j.Ref, ReceiptFailed, err.Error())
+			_ = s.setReceipt(j.Ref, ReceiptFailed, err.Error())
 		}
 		if j.Kind == JobBuyerDetails {
 			s.detailsUnavailable(j.Ref)
@@ -173,11 +173,12 @@ func (s *Service) postReceipt(ctx context.Context, ref string) error {
 	if err != nil && !vipps.IsConflict(err) {
 		return s.classify("receipt", err)
 	}
-	s.setReceipt(ref, ReceiptSent, "receipt posted to order management")
-	return nil
+	// Not recorded, the job runs again: Vipps then answers that the
+	// receipt exists, which counts as done.
+	return s.setReceipt(ref, ReceiptSent, "receipt posted to order management")
 }
 
-func (s *Service) setReceipt(ref, status, note string) {
+func (s *Service) setReceipt(ref, status, note string) error {
 	_, _, err := s.update(ref, state.SourceWorker, func(o *state.Order, tx *state.Tx) error {
 		if o.Receipt == status {
 			return state.ErrNoChange
@@ -188,5 +189,7 @@ func (s *Service) setReceipt(ref, status, note string) {
 	})
 	if err != nil {
 		s.log.Error("recording receipt status", zap.String("reference", ref), zap.Error(err))
+		return fmt.Errorf("recording the receipt's status: %w", err)
 	}
+	return nil
 }

@@ -132,6 +132,9 @@ type Operation struct {
 	TraceID   string `json:"trace_id,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Note      string `json:"note,omitempty"`
+	// TrackingURL is shown with the payment in the Vipps app once this
+	// capture is done (a shipment's tracking link).
+	TrackingURL string `json:"tracking_url,omitempty"`
 	// Lines are the shipped quantities per SKU of a capture, when the
 	// merchant shipped by line.
 	Lines     map[string]int `json:"lines,omitempty"`
