@@ -244,23 +244,25 @@ func (m *modelShop) disturb(t *rapid.T, kind string) {
 		})
 	}
 	op := map[string]string{shop.OpCapture: "capture", shop.OpCancel: "cancel", shop.OpRefund: "refund"}[kind]
-	switch rapid.IntRange(0, 6).Draw(t, "vipps") {
-	case 1:
-		m.faults["vipps answer lost"]++
-		m.x.sim.InjectFault(sim.Fault{Operation: op, DropAfterCommit: true, Budget: sim.Budget{Count: 8}})
-	case 2:
-		m.faults["vipps 409 after applying"]++
-		m.x.sim.InjectFault(sim.Fault{Operation: op, StatusAfterCommit: http.StatusConflict, Budget: sim.Budget{Count: 8}})
-	case 3:
-		m.faults["vipps 500 after applying"]++
-		m.x.sim.InjectFault(sim.Fault{Operation: op, StatusAfterCommit: http.StatusInternalServerError, Budget: sim.Budget{Count: 8}})
-	case 4:
-		m.faults["vipps 409 in flight"]++
-		m.x.sim.InjectFault(sim.Fault{Operation: op, Status: http.StatusConflict, Budget: sim.Budget{Count: 8}})
-	case 5:
-		m.faults["vipps 503"]++
-		m.x.sim.InjectFault(sim.Fault{Operation: op, Status: http.StatusServiceUnavailable, Budget: sim.Budget{Count: 8}})
+	if i := rapid.IntRange(0, len(vippsFaults)).Draw(t, "vipps"); i < len(vippsFaults) {
+		f := vippsFaults[i]
+		m.faults["vipps "+f.name]++
+		f.fault.Operation, f.fault.Budget = op, sim.Budget{Count: 8}
+		m.x.sim.InjectFault(f.fault)
 	}
+}
+
+// vippsFaults are the ways Vipps fails a modification in the model, each
+// for all the attempts of one call.
+var vippsFaults = []struct {
+	name  string
+	fault sim.Fault
+}{
+	{"answer lost", sim.Fault{DropAfterCommit: true}},
+	{"409 after applying", sim.Fault{StatusAfterCommit: http.StatusConflict}},
+	{"500 after applying", sim.Fault{StatusAfterCommit: http.StatusInternalServerError}},
+	{"409 in flight", sim.Fault{Status: http.StatusConflict}},
+	{"503", sim.Fault{Status: http.StatusServiceUnavailable}},
 }
 
 // portalMove moves money in the business portal: the same Vipps, its own
