@@ -23,6 +23,10 @@
 // recognised, and neither is the implicit commit of a statement run outside
 // a transaction.
 //
+// A cut can also start a blackout (see BlackoutAfterCuts): every
+// connection is closed and new ones are closed at once for a while, so the
+// client cannot even ask the server whether its COMMIT was applied.
+//
 // An SSLRequest or GSSENCRequest is refused with 'N' by the proxy itself,
 // so a client with sslmode=prefer goes on in plain text; use sslmode=disable
 // to skip the round trip. The proxy holds no TLS and no credentials:
@@ -41,6 +45,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Options configure a Proxy.
@@ -61,6 +66,8 @@ type Stats struct {
 	Cut int64
 	// Passed is how many COMMITs were passed through with their answer.
 	Passed int64
+	// Blackouts is how many cuts started a blackout.
+	Blackouts int64
 }
 
 // Proxy is a running proxy. Its methods are safe for concurrent use.
@@ -68,14 +75,18 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu      sync.Mutex
-	rng     *rand.Rand
-	rate    float64
-	conns   map[net.Conn]struct{}
-	closed  bool
-	cut     atomic.Int64
-	passed  atomic.Int64
-	running sync.WaitGroup
+	mu        sync.Mutex
+	rng       *rand.Rand
+	rate      float64
+	armed     int           // cuts still to start a blackout
+	blackout  time.Duration // how long each lasts
+	darkUntil time.Time
+	conns     map[net.Conn]struct{}
+	closed    bool
+	cut       atomic.Int64
+	passed    atomic.Int64
+	blackouts atomic.Int64
+	running   sync.WaitGroup
 }
 
 // Start listens on a free loopback port and proxies each connection to
@@ -123,8 +134,21 @@ func (p *Proxy) SetCutRate(rate float64) {
 	p.mu.Unlock()
 }
 
+// BlackoutAfterCuts makes each of the next n COMMITs that are cut start a
+// blackout of d once its answer has been dropped: every connection open
+// through the proxy is closed, and new ones are accepted and closed at once
+// until d has passed. The server is untouched and keeps what it applied;
+// the client can neither hear nor ask.
+func (p *Proxy) BlackoutAfterCuts(n int, d time.Duration) {
+	p.mu.Lock()
+	p.armed, p.blackout = n, d
+	p.mu.Unlock()
+}
+
 // Stats returns the counts so far.
-func (p *Proxy) Stats() Stats { return Stats{Cut: p.cut.Load(), Passed: p.passed.Load()} }
+func (p *Proxy) Stats() Stats {
+	return Stats{Cut: p.cut.Load(), Passed: p.passed.Load(), Blackouts: p.blackouts.Load()}
+}
 
 // Close stops listening, closes every connection and waits for the
 // proxy's goroutines to end.
@@ -140,25 +164,49 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-// decide picks whether the next COMMIT's answer is lost.
-func (p *Proxy) decide() bool {
+// What becomes of a COMMIT's answer.
+type fate uint8
+
+const (
+	pass     fate = iota // forwarded
+	cut                  // dropped, both connections closed
+	cutBlack             // dropped, and a blackout starts
+)
+
+// decide picks what becomes of the next COMMIT's answer.
+func (p *Proxy) decide() fate {
 	p.mu.Lock()
-	cut := p.rate > 0 && p.rng.Float64() < p.rate
-	p.mu.Unlock()
-	if cut {
-		p.cut.Add(1)
-	} else {
+	defer p.mu.Unlock()
+	if p.rate == 0 || p.rng.Float64() >= p.rate {
 		p.passed.Add(1)
+		return pass
+	}
+	p.cut.Add(1)
+	if p.armed > 0 {
+		p.armed--
+		return cutBlack
 	}
 	return cut
 }
 
+// goDark starts a blackout: every connection is closed, and new ones are
+// refused until it ends.
+func (p *Proxy) goDark() {
+	p.mu.Lock()
+	p.blackouts.Add(1)
+	p.darkUntil = time.Now().Add(p.blackout)
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+}
+
 // track registers a connection to close on Close; it reports false (and
-// closes c) once the proxy is closed.
+// closes c) once the proxy is closed, and during a blackout.
 func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || time.Now().Before(p.darkUntil) {
 		c.Close()
 		return false
 	}
@@ -210,11 +258,11 @@ type session struct {
 	// ReadyForQuery, and so does the startup. The frontend appends before
 	// it forwards; the backend pops at each ReadyForQuery.
 	mu      sync.Mutex
-	answers []bool // true: the answer is to be lost
+	answers []fate
 }
 
 func newSession(p *Proxy, client, server net.Conn) *session {
-	return &session{p: p, client: client, server: server, answers: []bool{false}}
+	return &session{p: p, client: client, server: server, answers: []fate{pass}}
 }
 
 func (s *session) run() {
@@ -228,30 +276,29 @@ func (s *session) run() {
 }
 
 // expect queues the answer of an exchange about to be forwarded.
-func (s *session) expect(lose bool) {
+func (s *session) expect(f fate) {
 	s.mu.Lock()
-	s.answers = append(s.answers, lose)
+	s.answers = append(s.answers, f)
 	s.mu.Unlock()
 }
 
-// current reports whether the exchange being answered is to be lost.
-func (s *session) current() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.answers) > 0 && s.answers[0]
-}
-
-// answered pops the exchange a ReadyForQuery ended, reporting whether its
-// answer was to be lost.
-func (s *session) answered() bool {
+// current tells what becomes of the answer being received.
+func (s *session) current() fate {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.answers) == 0 {
-		return false
+		return pass
 	}
-	lose := s.answers[0]
-	s.answers = s.answers[1:]
-	return lose
+	return s.answers[0]
+}
+
+// answered pops the exchange a ReadyForQuery ended.
+func (s *session) answered() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.answers) > 0 {
+		s.answers = s.answers[1:]
+	}
 }
 
 func (s *session) closeBoth() {
@@ -310,11 +357,13 @@ func (s *session) frontend() {
 		if err != nil {
 			return
 		}
-		lose := false
+		f := pass
 		switch typ {
 		case 'Q':
-			lose = isCommit(cstring(msg[5:])) && s.p.decide()
-			s.expect(lose)
+			if isCommit(cstring(msg[5:])) {
+				f = s.p.decide()
+			}
+			s.expect(f)
 		case 'P':
 			name, rest := splitCString(msg[5:])
 			query, _ := splitCString(rest)
@@ -337,21 +386,23 @@ func (s *session) frontend() {
 				}
 			}
 		case 'S':
-			lose = batchCommits && s.p.decide()
+			if batchCommits {
+				f = s.p.decide()
+			}
 			batchCommits = false
-			s.expect(lose)
+			s.expect(f)
 		case 'F':
-			s.expect(false)
+			s.expect(pass)
 		}
 		if _, err := w.Write(msg); err != nil {
 			return
 		}
-		if lose || typ == 'X' || r.Buffered() == 0 {
+		if f != pass || typ == 'X' || r.Buffered() == 0 {
 			if err := w.Flush(); err != nil {
 				return
 			}
 		}
-		if lose || typ == 'X' {
+		if f != pass || typ == 'X' {
 			return
 		}
 	}
@@ -362,8 +413,8 @@ func (s *session) frontend() {
 func (s *session) closeBothOnError() {
 	s.mu.Lock()
 	cutting := false
-	for _, lose := range s.answers {
-		cutting = cutting || lose
+	for _, f := range s.answers {
+		cutting = cutting || f != pass
 	}
 	s.mu.Unlock()
 	if !cutting {
@@ -383,10 +434,13 @@ func (s *session) backend() {
 		if err != nil {
 			return
 		}
-		if s.current() {
+		if f := s.current(); f != pass {
 			// Part of a lost answer: dropped. The ReadyForQuery ends it.
 			if typ == 'Z' {
 				s.answered()
+				if f == cutBlack {
+					s.p.goDark()
+				}
 				return
 			}
 			continue

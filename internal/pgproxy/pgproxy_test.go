@@ -267,3 +267,43 @@ func TestIsCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestBlackoutAfterCut: a cut armed for a blackout closes every other
+// connection too and refuses new ones for its length, so the client cannot
+// ask whether its COMMIT was applied; afterwards connections work again,
+// and the COMMIT had been applied all along.
+func TestBlackoutAfterCut(t *testing.T) {
+	f := setup(t, 1)
+	f.proxy.BlackoutAfterCuts(1, 2*time.Second)
+	ctx := context.Background()
+	conn, bystander := f.connect(t), f.connect(t)
+	start := time.Now()
+	brokenConnection(t, insert(ctx, conn, 1), conn)
+	var one int
+	if err := bystander.QueryRow(ctx, `SELECT 1`).Scan(&one); err == nil {
+		t.Fatal("a connection opened before the blackout still answers")
+	}
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if c, err := pgx.Connect(short, f.dsn); err == nil {
+		c.Close(ctx)
+		if time.Since(start) < 2*time.Second {
+			t.Fatal("a new connection was let in during the blackout")
+		}
+	}
+	if f.rows(t, 1) != 1 {
+		t.Fatal("the COMMIT before the blackout was not applied")
+	}
+	for time.Since(start) < 2*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// After it, connections work; the next cut starts no blackout.
+	conn = f.connect(t)
+	brokenConnection(t, insert(ctx, conn, 2), conn)
+	if err := f.connect(t).QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatalf("a connection right after a cut without blackout: %v", err)
+	}
+	if s := f.proxy.Stats(); s.Cut != 2 || s.Blackouts != 1 {
+		t.Fatalf("stats %+v, want 2 cuts, 1 blackout", s)
+	}
+}
