@@ -111,6 +111,7 @@ func TestCommitLossOnPostgres(t *testing.T) {
 		began := time.Now()
 		proxy.BlackoutAfterCuts(commitLossBlackouts, commitLossBlackout)
 		c.shipAll(orders, phase+1, want)
+		proxy.BlackoutAfterCuts(0, 0)
 		c.settled(orders)
 		c.checkVipps(orders, want)
 		t.Logf("ship %d took %s", phase+1, time.Since(began).Round(time.Second))
