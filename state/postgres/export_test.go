@@ -1,0 +1,5 @@
+package postgres
+
+// CommitOutcomeWait lets tests shorten how long a lost commit's outcome is
+// asked for.
+var CommitOutcomeWait = &commitOutcomeWait
