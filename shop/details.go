@@ -78,7 +78,9 @@ func (s *Service) fetchDetails(ctx context.Context, ref string) error {
 	if !detailsPending(o) {
 		return nil
 	}
+	s.reads.take(ref, s.now(), true)
 	p, err := s.vipps.GetPayment(ctx, ref)
+	s.reads.done(ref, s.now())
 	if err != nil {
 		return s.classify("get", err)
 	}

@@ -84,8 +84,9 @@ func (s *Service) PollOnce(ctx context.Context) (int, error) {
 func (s *Service) pollOrder(ctx context.Context, ref string) {
 	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	s.noteRefresh(ref)
+	s.reads.take(ref, s.now(), true)
 	p, err := s.vipps.GetPayment(callCtx, ref)
+	s.reads.done(ref, s.now())
 	if err == nil {
 		if _, err := s.applyPayment(ref, state.SourcePoller, p, true); err != nil {
 			s.log.Warn("poller could not record payment", zap.String("reference", ref), zap.Error(err))

@@ -68,7 +68,9 @@ func ignoreStateError(err error) error {
 func (s *Service) appliedAtVipps(ctx context.Context, ref string, op *state.Operation) (bool, *vipps.Payment, error) {
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()
+	s.reads.take(ref, s.now(), true)
 	p, err := s.vipps.GetPayment(callCtx, ref)
+	s.reads.done(ref, s.now())
 	if err != nil {
 		return false, nil, err
 	}
@@ -108,13 +110,17 @@ func eventOf(kind string, name vipps.EventName) bool {
 	return false
 }
 
-// CheckAtVipps reads the payment from Vipps into the order and settles
+// CheckAtVipps reads the payment from Vipps into the order (within the
+// order's read budget: a read of the last few seconds answers) and settles
 // every operation whose outcome is in doubt (pending for longer than a
 // request can take): the merchant's "check at Vipps". An operation Vipps
 // cannot be asked about stays pending, and the error says so.
 func (s *Service) CheckAtVipps(ctx context.Context, ref string) (*state.Order, error) {
-	o, err := s.Refresh(ctx, ref, state.SourceMerchant)
+	o, err := s.Order(ref)
 	if err != nil {
+		return nil, err
+	}
+	if o, err = s.budgetedRead(ctx, o, state.SourceMerchant, readReuse); err != nil {
 		return o, err
 	}
 	for _, op := range o.Ops {

@@ -23,20 +23,31 @@ const (
 )
 
 // Refresh asks Vipps for the payment and feeds what it says to the order's
-// arbiter. The return page, webhooks, the poller and the status endpoint all
-// come through here, so they can race freely: duplicate and stale views are
-// no-ops.
+// arbiter: the outbox (after a webhook that could not be handled) and the
+// operations come through here, so they can race freely: duplicate and
+// stale views are no-ops. Its read counts against the order's read budget
+// (see readBudget) but is never refused; the pages and the merchant go
+// through the budget (Returned, RefreshIfStale, CheckAtVipps).
 func (s *Service) Refresh(ctx context.Context, ref string, src state.Source) (*state.Order, error) {
 	cur, err := s.Order(ref)
 	if err != nil {
 		return nil, err
 	}
-	return s.refresh(ctx, cur, src)
+	return s.mustRead(ctx, cur, src)
 }
 
-// Returned is the order a buyer comes back to from Vipps: refreshed from
-// Vipps while it is still pending (the redirect proves nothing), as stored
-// once decided. When Vipps cannot be asked, the stored order is returned.
+// mustRead is readPayment for a caller whose read is never refused (see
+// Refresh).
+func (s *Service) mustRead(ctx context.Context, cur *state.Order, src state.Source) (*state.Order, error) {
+	s.reads.take(cur.Reference, s.now(), true)
+	return s.readPayment(ctx, cur, src)
+}
+
+// Returned is the order a buyer comes back to from Vipps: read from Vipps
+// while it is still pending (the redirect proves nothing), within the
+// order's read budget, so that a thousand requests for one order make one
+// read; as stored once decided. When Vipps cannot be asked (or the budget
+// is spent), the stored order is returned.
 func (s *Service) Returned(ctx context.Context, ref string) (*state.Order, error) {
 	o, err := s.Order(ref)
 	if err != nil || !o.Status.Pending() {
@@ -44,22 +55,23 @@ func (s *Service) Returned(ctx context.Context, ref string) (*state.Order, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, returnWait)
 	defer cancel()
-	if fresh, err := s.refresh(ctx, o, state.SourceReturn); err == nil {
+	if fresh, err := s.budgetedRead(ctx, o, state.SourceReturn, readReuse); err == nil {
 		return fresh, nil
 	}
-	return o, nil
+	return s.orderOr(o)
 }
 
 // returnWait bounds the look at Vipps on the buyer's return.
 const returnWait = 10 * time.Second
 
-// refresh is Refresh of an order already read.
-func (s *Service) refresh(ctx context.Context, cur *state.Order, src state.Source) (*state.Order, error) {
+// readPayment reads the payment of an order already read and records what
+// Vipps says; the read is noted in the order's read budget.
+func (s *Service) readPayment(ctx context.Context, cur *state.Order, src state.Source) (*state.Order, error) {
 	ref := cur.Reference
-	s.noteRefresh(ref)
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()
 	p, err := s.vipps.GetPayment(callCtx, ref)
+	s.reads.done(ref, s.now())
 	if err != nil {
 		if vipps.IsNotFound(err) {
 			return s.missingAtVipps(cur, src)
@@ -69,44 +81,25 @@ func (s *Service) refresh(ctx context.Context, cur *state.Order, src state.Sourc
 	return s.applyPayment(ref, src, p, false)
 }
 
-// RefreshIfStale refreshes a pending order at most once per minAge, so a
-// waiting page polling the status endpoint cannot flood Vipps (which allows
-// 120 reads a minute per payment). Finished orders are returned as stored.
+// RefreshIfStale reads a pending order from Vipps when its last read is
+// older than minAge (at least readReuse), within the order's read budget,
+// so that waiting pages polling the status endpoint cannot flood Vipps.
+// Finished orders, and orders whose budget is spent, are returned as
+// stored.
 func (s *Service) RefreshIfStale(ctx context.Context, ref string, src state.Source, minAge time.Duration) (*state.Order, error) {
 	o, err := s.Order(ref)
 	if err != nil {
 		return nil, err
 	}
-	if !o.Status.Pending() || !s.refreshDue(ref, minAge) {
+	if !o.Status.Pending() {
 		return o, nil
 	}
-	fresh, err := s.refresh(ctx, o, src)
+	fresh, err := s.budgetedRead(ctx, o, src, max(minAge, readReuse))
 	if err != nil {
 		s.log.Debug("refresh failed", zap.String("reference", ref), zap.Error(err))
-		return o, nil
+		return s.orderOr(o)
 	}
 	return fresh, nil
-}
-
-func (s *Service) refreshDue(ref string, minAge time.Duration) bool {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	last, ok := s.lastRefresh[ref]
-	return !ok || s.now().Sub(last) >= minAge
-}
-
-func (s *Service) noteRefresh(ref string) {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	now := s.now()
-	s.lastRefresh[ref] = now
-	if len(s.lastRefresh) > 10000 {
-		for k, t := range s.lastRefresh {
-			if now.Sub(t) > time.Minute {
-				delete(s.lastRefresh, k)
-			}
-		}
-	}
 }
 
 // observation converts a Vipps payment into the store's neutral form.

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,8 +76,8 @@ type Service struct {
 	observer Observer
 	now      func() time.Time
 
-	refreshMu   sync.Mutex
-	lastRefresh map[string]time.Time
+	// reads is the per-order budget of reads at Vipps.
+	reads *readBudget
 
 	notifyClient *http.Client
 
@@ -130,7 +129,7 @@ func New(cfg Config, catalog *Catalog, store state.Store, client *vipps.Client, 
 		log:            log,
 		observer:       observer,
 		now:            time.Now,
-		lastRefresh:    map[string]time.Time{},
+		reads:          newReadBudget(),
 		notifyClient:   &http.Client{Timeout: 10 * time.Second},
 		webhookRecheck: make(chan struct{}, 1),
 	}, nil

@@ -36,7 +36,7 @@ func (s *Service) HandleWebhook(ctx context.Context, ev *vipps.WebhookEvent) err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := s.refresh(callCtx, cur, state.SourceWebhook); err == nil {
+	if _, err := s.mustRead(callCtx, cur, state.SourceWebhook); err == nil {
 		return nil
 	} else {
 		s.log.Info("webhook refresh deferred", zap.String("reference", ev.Reference), zap.Error(err))

@@ -172,6 +172,7 @@ func (s *Simulator) ClearFaults() {
 
 // withFaults runs h for operation op, applying an injected fault.
 func (s *Simulator) withFaults(w http.ResponseWriter, r *http.Request, op string, h http.HandlerFunc) {
+	s.calls.add(op)
 	f := s.faults.take(op)
 	if f == nil {
 		h(w, r)

@@ -82,6 +82,7 @@ type Simulator struct {
 	tokens       tokenStore
 	settings     atomic.Pointer[Settings]
 	faults       faultList
+	calls        callCounter
 
 	mu         sync.Mutex
 	seq        int64               // the last creation number given to a payment or registration

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"runtime/metrics"
+	"sync"
 )
 
 // Stats counts what the simulator holds, for watching a long demo or a
@@ -18,6 +19,10 @@ type Stats struct {
 	Categories      int `json:"categories"`
 	Images          int `json:"images"`
 	Timers          int `json:"timers"`
+	// Calls counts the API calls received since the simulator started, by
+	// operation (the names of Fault.Operation: token, create, get, events,
+	// capture, …), whatever they were answered.
+	Calls map[string]int64 `json:"calls"`
 	// HeapLiveBytes is the Go heap that was live at the last collection.
 	HeapLiveBytes uint64 `json:"heap_live_bytes"`
 }
@@ -34,10 +39,36 @@ func (s *Simulator) Stats() Stats {
 		st.DeliveryQueues += len(m)
 	}
 	s.mu.Unlock()
+	st.Calls = s.calls.snapshot()
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
 	if sample[0].Value.Kind() == metrics.KindUint64 {
 		st.HeapLiveBytes = sample[0].Value.Uint64()
 	}
 	return st
+}
+
+// callCounter counts API calls by operation.
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *callCounter) add(op string) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int64{}
+	}
+	c.n[op]++
+	c.mu.Unlock()
+}
+
+func (c *callCounter) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.n))
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
 }

@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The public endpoints cost a bounded amount: whoever has a reference or a
+// link cannot make the shop call Vipps, render images or send pushes
+// without bound.
+
+// simCalls is the simulator's count of API calls by operation.
+func simCalls(t *testing.T) map[string]int64 {
+	t.Helper()
+	resp, b := do(t, http.MethodGet, simURL+"/_sim/stats", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("simulator stats: %d %s", resp.StatusCode, b)
+	}
+	var st struct {
+		Calls map[string]int64 `json:"calls"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("decoding simulator stats: %v: %s", err, b)
+	}
+	return st.Calls
+}
+
+// parallelGets sends n GETs of u at once and returns the status codes seen.
+func parallelGets(t *testing.T, n int, u string, headers ...string) map[int]int {
+	t.Helper()
+	client := &http.Client{
+		Timeout:       testTimeout,
+		Transport:     &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 200},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer client.CloseIdleConnections()
+	var (
+		mu    sync.Mutex
+		codes = map[int]int{}
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for range n {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			for i := 0; i+1 < len(headers); i += 2 {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+			code := 0
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+				code = resp.StatusCode
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
+
+// TestReturnPageReadsVippsWithinBudget: a thousand parallel returns for a
+// pending order make a few reads of the payment at Vipps, not a thousand,
+// and the buyer still lands on the confirmation once the payment is
+// approved.
+func TestReturnPageReadsVippsWithinBudget(t *testing.T) {
+	startShop(t, shopConfig{})
+	// No webhooks: only reads tell the shop about the approval.
+	simPost(t, "/_sim/webhooks/faults", `{"mode":"drop","count":1000}`)
+	ref, _ := checkout(t, url.Values{"sku": {"socks"}})
+	before := simCalls(t)["get"]
+	codes := parallelGets(t, 1000, shopURL+"/vipps/return?reference="+ref)
+	reads := simCalls(t)["get"] - before
+	if codes[http.StatusOK] != 1000 {
+		t.Fatalf("return pages: %v, want 1000 waiting pages", codes)
+	}
+	// One read in flight at a time, reused for two seconds, at most ten at
+	// once: the burst and the poller together stay far below a thousand.
+	if reads > 12 {
+		t.Fatalf("1000 returns made %d reads at vipps", reads)
+	}
+	t.Logf("1000 parallel returns: %d reads at vipps", reads)
+
+	simPost(t, "/_sim/payments/"+ref+"/approve", "")
+	waitFor(t, "the return page to send the buyer to the confirmation", func() bool {
+		resp, _ := do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil)
+		return resp.StatusCode == http.StatusSeeOther && strings.Contains(resp.Header.Get("Location"), "/vipps/confirmation?reference="+ref)
+	})
+
+	// The order's JSON, polled by waiting pages, shares the budget.
+	ref2, _ := checkout(t, url.Values{"sku": {"mug"}})
+	before = simCalls(t)["get"]
+	codes = parallelGets(t, 300, shopURL+"/vipps/orders/"+ref2, "Accept", "application/json")
+	if reads := simCalls(t)["get"] - before; codes[http.StatusOK] != 300 || reads > 12 {
+		t.Fatalf("300 order reads: %v, %d reads at vipps", codes, reads)
+	}
+}
