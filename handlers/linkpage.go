@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"net/url"
@@ -189,49 +190,64 @@ func (h *Handler) failLink(w http.ResponseWriter, r *http.Request, token string,
 }
 
 // linkQR serves GET {base}/pay/TOKEN/qr.svg and qr.png (?size=100-2000,
-// default 512): a QR code of the link's address, to print or show.
+// default 512): a QR code of the link's address, to print or show. A link
+// that takes no payment any more (used, expired, disabled) has no code: it
+// answers as its page does (410). Each image is rendered once and kept
+// (see qr.Cache); it carries a strong ETag and is revalidated on every use
+// (no-cache), so a browser's copy costs a 304 and a link that closes stops
+// showing at once.
 func (h *Handler) linkQR(w http.ResponseWriter, r *http.Request) {
 	l, err := h.svc.LinkByToken(r.PathValue("token"))
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
+	if status := h.svc.LinkStatus(l); status != shop.LinkActive && status != shop.LinkBusy {
+		h.failErr(w, r, refusalOf(status))
+		return
+	}
 	h.writeQR(w, r, h.svc.Config().PublicURL+h.payPath(l.Token), r.PathValue("format"))
 }
 
-// writeQR answers a QR code of target as SVG or PNG.
+// qrCacheBytes bounds the QR images kept in memory: some hundred links at
+// their largest size.
+const qrCacheBytes = 16 << 20
+
+// writeQR answers a QR code of target as SVG or PNG, from the cache.
 func (h *Handler) writeQR(w http.ResponseWriter, r *http.Request, target, format string) {
-	var (
-		img   []byte
-		ctype string
-		err   error
-	)
+	k := qr.Key{Content: target}
 	switch format {
 	case "qr.svg":
-		img, err = qr.SVG(target, h.lang(r).T("link.qr.alt"))
-		ctype = "image/svg+xml"
+		k.Format, k.Label = qr.FormatSVG, h.lang(r).T("link.qr.alt")
 	case "qr.png":
-		size := 512
+		k.Format, k.Size = qr.FormatPNG, 512
 		if s := r.URL.Query().Get("size"); s != "" {
-			if size, err = strconv.Atoi(s); err != nil || size < 100 || size > qr.MaxPNGSize {
+			size, err := strconv.Atoi(s)
+			if err != nil || size < 100 || size > qr.MaxPNGSize {
 				h.failErr(w, r, &shop.InputError{Field: "size", Reason: "must be a whole number of pixels from 100 to 2000"})
 				return
 			}
+			k.Size = size
 		}
-		img, err = qr.PNG(target, size)
-		ctype = "image/png"
 	default:
 		h.notFound(w, r)
 		return
 	}
+	img, err := h.qr.Get(r.Context(), k)
 	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client left
+		}
 		h.failErr(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Cache-Control", "private, max-age=300")
-	w.Header().Set("Content-Length", strconv.Itoa(len(img)))
-	_, _ = w.Write(img)
+	w.Header().Set("Content-Type", img.Type)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("ETag", img.ETag)
+	if k.Format == qr.FormatSVG {
+		w.Header().Add("Vary", "Accept-Language")
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img.Body))
 }
 
 // linkOf returns the link an order was made from, if any.

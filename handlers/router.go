@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-vipps/caddy-vipps/internal/qr"
 	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
@@ -76,6 +77,8 @@ type Handler struct {
 	cfg      Config
 	mux      *http.ServeMux
 	log      *zap.Logger
+	// qr keeps the links' QR images.
+	qr *qr.Cache
 }
 
 // New builds the endpoint handler. Paths outside the base path are not
@@ -97,7 +100,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK"}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK", qr: qr.NewCache(qrCacheBytes)}
 	if svc != nil {
 		h.currency = svc.Catalog().Currency()
 	}

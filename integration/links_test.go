@@ -244,6 +244,11 @@ func TestExpiredLinkIsRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusGone || !strings.Contains(string(b), "Payment link expired") {
 		t.Fatalf("paying an expired link: %d %s", resp.StatusCode, b)
 	}
+	for _, img := range []string{"/qr.png", "/qr.svg"} {
+		if resp, b := do(t, http.MethodGet, shopURL+path+img, nil); resp.StatusCode != http.StatusGone || strings.HasPrefix(resp.Header.Get("Content-Type"), "image/") {
+			t.Fatalf("the QR code of an expired link (%s): %d %s, %d bytes", img, resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
+		}
+	}
 	if got, orders := linkDetail(t, l.ID); got.Status != "expired" || len(orders) != 0 {
 		t.Fatalf("the expired link: %+v, %d orders", got, len(orders))
 	}

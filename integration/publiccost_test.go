@@ -102,3 +102,45 @@ func TestReturnPageReadsVippsWithinBudget(t *testing.T) {
 		t.Fatalf("300 order reads: %v, %d reads at vipps", codes, reads)
 	}
 }
+
+// TestLinkQRIsCachedAndRevalidated: a link's QR image carries a strong
+// ETag and is revalidated (a 304 from the cache, not a render); a burst of
+// requests for the largest PNG gets one image; a disabled link serves no
+// code, as its page answers.
+func TestLinkQRIsCachedAndRevalidated(t *testing.T) {
+	startShop(t, shopConfig{})
+	l := createLink(t, `{"lines":[{"sku":"mug","qty":1}],"reusable":true}`)
+	png := l.QRPNG + "?size=2000"
+	resp, img := do(t, http.MethodGet, png, nil)
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || len(img) == 0 ||
+		!strings.HasPrefix(etag, `"`) || !strings.Contains(resp.Header.Get("Cache-Control"), "no-cache") {
+		t.Fatalf("the QR code: %d, type %q, etag %q, cache-control %q, %d bytes", resp.StatusCode,
+			resp.Header.Get("Content-Type"), etag, resp.Header.Get("Cache-Control"), len(img))
+	}
+	if codes := parallelGets(t, 32, png); codes[http.StatusOK] != 32 {
+		t.Fatalf("32 parallel requests: %v", codes)
+	}
+	if resp, again := do(t, http.MethodGet, png, nil); resp.Header.Get("ETag") != etag || string(again) != string(img) {
+		t.Fatal("the same QR code came back different")
+	}
+	resp, b := do(t, http.MethodGet, png, nil, "If-None-Match", etag)
+	if resp.StatusCode != http.StatusNotModified || len(b) != 0 || resp.Header.Get("ETag") != etag {
+		t.Fatalf("revalidating the QR code: %d, %d bytes, etag %q", resp.StatusCode, len(b), resp.Header.Get("ETag"))
+	}
+	if codes := parallelGets(t, 32, png, "If-None-Match", etag); codes[http.StatusNotModified] != 32 {
+		t.Fatalf("32 revalidations: %v", codes)
+	}
+	resp, svg := do(t, http.MethodGet, l.QRSVG, nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == etag || !strings.HasPrefix(string(svg), "<svg") {
+		t.Fatalf("the SVG code: %d, etag %q", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+	if resp, b := merchant(t, http.MethodPost, "/vipps/links/"+l.ID+"/disable", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("disable: %d %s", resp.StatusCode, b)
+	}
+	for _, u := range []string{png, l.QRSVG} {
+		if resp, _ := do(t, http.MethodGet, u, nil, "If-None-Match", etag); resp.StatusCode != http.StatusGone {
+			t.Fatalf("the QR code of a disabled link %s: %d", u, resp.StatusCode)
+		}
+	}
+}
