@@ -1,10 +1,13 @@
 package handlers
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/caddy-vipps/caddy-vipps/shop"
+	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
 // Screens of the kiosk page.
@@ -73,7 +76,34 @@ func (h *Handler) startLinkKiosk(w http.ResponseWriter, r *http.Request) {
 		h.failLink(w, r, token, pay, err)
 		return
 	}
+	// The kiosk's screen keeps the link, to offer the next payment; a
+	// kiosk page opened anywhere else shows none (its reference is no key
+	// to the link).
+	http.SetCookie(w, &http.Cookie{Name: kioskCookie, Value: token, Path: h.cfg.BasePath + "/kiosk/", MaxAge: int(kioskLife / time.Second),
+		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 	h.toKiosk(w, r, res.Order.Reference)
+}
+
+// kioskCookie holds, on the screen that started a link's kiosk payment,
+// the link's token; kioskLife is how long the screen remembers it.
+const (
+	kioskCookie = "vipps_kiosk"
+	kioskLife   = 12 * time.Hour
+)
+
+// kioskLinkFor is the link behind a kiosk page when the request comes from
+// the screen that started its payment (it holds the link's token), else
+// nil: the page then offers no next payment and shows no token.
+func (h *Handler) kioskLinkFor(r *http.Request, o *state.Order) *state.Link {
+	c, err := r.Cookie(kioskCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	l := h.linkOf(o)
+	if l == nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(l.Token)) != 1 {
+		return nil
+	}
+	return l
 }
 
 // counterSale serves POST {base}/kiosk (merchant): a sale at the counter,
@@ -127,7 +157,8 @@ func (h *Handler) toKiosk(w http.ResponseWriter, r *http.Request, ref string) {
 // buyer, Vipps' QR code full-screen, with the waiting page's mechanism
 // (the order's status is polled, and checked at Vipps when it is stale);
 // then, by itself, the paid screen, or a not-paid one, each with a way to
-// the next payment of its link.
+// the next payment of its link on the screen that started it (see
+// kioskLinkFor): the page holds no link token for anyone else.
 func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	o, err := h.svc.Order(r.PathValue("ref"))
 	if err != nil || o.Flow != shop.FlowQR {
@@ -137,7 +168,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(r)
 	page := kioskPage{frame: h.frame(lang, lang.T("kiosk.title")), Description: o.Description, Amount: o.Amount, Currency: o.Currency,
 		Reference: o.Reference, StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference), ReturnURL: h.kioskPath(o.Reference)}
-	l := h.linkOf(o)
+	l := h.kioskLinkFor(r, o)
 	if l != nil {
 		page.StartURL = h.payPath(l.Token) + "/kiosk"
 	}

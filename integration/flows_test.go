@@ -93,6 +93,7 @@ func TestKioskAndCounterSale(t *testing.T) {
 	startShop(t, shopConfig{})
 	l := createLink(t, `{"lines":[{"sku":"mug","qty":2}],"reusable":true}`)
 	resp, b := do(t, http.MethodPost, l.KioskURL, nil, "Accept", "text/html")
+	start := resp
 	ref := resp.Header.Get("X-Vipps-Reference")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/vipps/kiosk/"+ref {
 		t.Fatalf("start the kiosk: %d to %q %s", resp.StatusCode, resp.Header.Get("Location"), b)
@@ -114,8 +115,36 @@ func TestKioskAndCounterSale(t *testing.T) {
 	}
 	waitFor(t, "the kiosk shows paid", func() bool {
 		_, page := do(t, http.MethodGet, shopURL+"/vipps/kiosk/"+ref, nil, "Accept", "text/html")
-		return strings.Contains(string(page), `id="paid"`) && strings.Contains(string(page), `id="next"`)
+		return strings.Contains(string(page), `id="paid"`)
 	})
+	// Only the screen that started the payment (it got the cookie) is
+	// offered the link's next payment; anyone else with the reference
+	// sees paid, and no token of the link.
+	token := l.URL[strings.LastIndex(l.URL, "/")+1:]
+	var kioskCookie string
+	for _, c := range start.Cookies() {
+		if c.Name == "vipps_kiosk" {
+			kioskCookie = c.Name + "=" + c.Value
+			if c.Path != "/vipps/kiosk/" || !c.HttpOnly {
+				t.Fatalf("the kiosk's cookie: %+v", c)
+			}
+		}
+	}
+	if kioskCookie == "" {
+		t.Fatalf("starting the kiosk set no cookie: %v", start.Header["Set-Cookie"])
+	}
+	_, page = do(t, http.MethodGet, shopURL+"/vipps/kiosk/"+ref, nil, "Accept", "text/html")
+	if !strings.Contains(string(page), `id="paid"`) || strings.Contains(string(page), `id="next"`) || strings.Contains(string(page), token) {
+		t.Fatalf("the paid screen without the kiosk's cookie holds the link:\n%s", page)
+	}
+	_, page = do(t, http.MethodGet, shopURL+"/vipps/kiosk/"+ref, nil, "Accept", "text/html", "Cookie", "vipps_kiosk=notthetoken")
+	if strings.Contains(string(page), `id="next"`) || strings.Contains(string(page), token) {
+		t.Fatalf("the paid screen with a wrong cookie holds the link:\n%s", page)
+	}
+	_, page = do(t, http.MethodGet, shopURL+"/vipps/kiosk/"+ref, nil, "Accept", "text/html", "Cookie", kioskCookie)
+	if !strings.Contains(string(page), `id="next"`) || !strings.Contains(string(page), "/vipps/pay/"+token+"/kiosk") {
+		t.Fatalf("the kiosk's own screen is not offered the next payment:\n%s", page)
+	}
 
 	resp, b = do(t, http.MethodPost, shopURL+"/vipps/kiosk", strings.NewReader(`{"amount": 4500, "description": "Coffee and a bun", "vat": 15, "capture": "payment"}`),
 		"Authorization", "Bearer "+adminToken, "Content-Type", "application/json", "Idempotency-Key", "counter-1")
