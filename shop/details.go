@@ -80,7 +80,6 @@ func (s *Service) fetchDetails(ctx context.Context, ref string) error {
 	}
 	s.reads.take(ref, s.now(), true)
 	p, err := s.vipps.GetPayment(ctx, ref)
-	s.reads.done(ref, s.now())
 	if err != nil {
 		return s.classify("get", err)
 	}

@@ -86,7 +86,6 @@ func (s *Service) pollOrder(ctx context.Context, ref string) {
 	defer cancel()
 	s.reads.take(ref, s.now(), true)
 	p, err := s.vipps.GetPayment(callCtx, ref)
-	s.reads.done(ref, s.now())
 	if err == nil {
 		if _, err := s.applyPayment(ref, state.SourcePoller, p, true); err != nil {
 			s.log.Warn("poller could not record payment", zap.String("reference", ref), zap.Error(err))

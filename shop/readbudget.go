@@ -19,16 +19,18 @@ import (
 //
 //   - one read in flight per order: callers that come while it runs wait
 //     for it and share its answer;
-//   - a read younger than readReuse answers the pages without a new one
-//     (the order as stored holds what it said);
+//   - a page's read younger than readReuse answers the pages without a new
+//     one (the order as stored holds what it said);
 //   - at most readsPerMinute reads a minute per order (readBurst at once),
 //     on each instance, whoever asks, so that two instances together stay
 //     at Vipps' limit. A page past the cap shows the order as stored; the
 //     merchant's check says Vipps cannot be asked now.
 //
-// The poller, the outbox and the operations read when their own schedules
-// say (a backoff each); their reads count against the cap and are reused
-// by the pages, but are never refused.
+// The poller, the outbox, webhooks and the operations read when their own
+// schedules say (a backoff each); their reads count against the cap but
+// are never refused, and do not stand in for a page's read: a buyer who
+// comes back just after approving is not shown the poller's look from a
+// moment before.
 const (
 	readReuse      = 2 * time.Second
 	readsPerMinute = 60
@@ -51,7 +53,7 @@ type readBudget struct {
 
 // orderReads is what the budget remembers of one order.
 type orderReads struct {
-	last  time.Time // when the last read ended
+	last  time.Time // when the last read for a page ended
 	limit *rate.Limiter
 }
 
@@ -77,7 +79,8 @@ func (b *readBudget) entry(ref string, now time.Time) *orderReads {
 	return e
 }
 
-// recent reports whether ref was read at Vipps less than maxAge ago.
+// recent reports whether ref was read at Vipps for a page less than maxAge
+// ago.
 func (b *readBudget) recent(ref string, now time.Time, maxAge time.Duration) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -102,7 +105,7 @@ func (b *readBudget) take(ref string, now time.Time, must bool) bool {
 	return false
 }
 
-// done notes that a read of ref ended at now.
+// done notes that a read of ref for a page ended at now.
 func (b *readBudget) done(ref string, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -125,8 +128,8 @@ func (s *Service) budgetedRead(ctx context.Context, cur *state.Order, src state.
 		if !s.reads.take(ref, s.now(), false) {
 			return nil, errReadBudget
 		}
-		readCtx := context.WithoutCancel(ctx)
-		o, err := s.readPayment(readCtx, cur, src)
+		o, err := s.readPayment(context.WithoutCancel(ctx), cur, src)
+		s.reads.done(ref, s.now())
 		return o, err
 	})
 	select {

@@ -70,7 +70,6 @@ func (s *Service) appliedAtVipps(ctx context.Context, ref string, op *state.Oper
 	defer cancel()
 	s.reads.take(ref, s.now(), true)
 	p, err := s.vipps.GetPayment(callCtx, ref)
-	s.reads.done(ref, s.now())
 	if err != nil {
 		return false, nil, err
 	}

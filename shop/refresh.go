@@ -65,13 +65,12 @@ func (s *Service) Returned(ctx context.Context, ref string) (*state.Order, error
 const returnWait = 10 * time.Second
 
 // readPayment reads the payment of an order already read and records what
-// Vipps says; the read is noted in the order's read budget.
+// Vipps says.
 func (s *Service) readPayment(ctx context.Context, cur *state.Order, src state.Source) (*state.Order, error) {
 	ref := cur.Reference
 	callCtx, cancel := s.callCtx(ctx)
 	defer cancel()
 	p, err := s.vipps.GetPayment(callCtx, ref)
-	s.reads.done(ref, s.now())
 	if err != nil {
 		if vipps.IsNotFound(err) {
 			return s.missingAtVipps(cur, src)
