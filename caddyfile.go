@@ -91,6 +91,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    shop                   <name>          # instead of the argument
 //	    environment            simulator|test|production
 //	    simulator_listen       <host:port>
+//	    simulator_public
 //	    client_id              <id>
 //	    client_secret          <secret>        # {env.VIPPS_CLIENT_SECRET} or {file./run/secrets/...}
 //	    subscription_key       <key>
@@ -266,6 +267,11 @@ func (c *ShopConfig) unmarshalBlock(d *caddyfile.Dispenser, onShop func(*caddyfi
 				return d.ArgErr()
 			}
 			c.LinkPush = true
+		case "simulator_public":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			c.SimulatorPublic = true
 		case "admin_users":
 			users := d.RemainingArgs()
 			if len(users) == 0 {

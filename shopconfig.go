@@ -26,8 +26,20 @@ type ShopConfig struct {
 	// Shops on the same address share one simulator, which keeps its
 	// payments in "simulator" inside the data directory of the shop that
 	// starts it, and answers its control API (/_sim/) only from the same
-	// machine. Default: 127.0.0.1:9190.
+	// machine. An address other than loopback needs SimulatorPublic.
+	// Default: 127.0.0.1:9190.
 	SimulatorListen string `json:"simulator_listen,omitempty"`
+
+	// SimulatorPublic allows SimulatorListen on an address other than
+	// loopback (":9190", "0.0.0.0:9190", a LAN address), e.g. for phones on
+	// the shop's network to open its landing page or scan the kiosk's QR
+	// code. The simulated Vipps API is then open to that network, so the
+	// shop must name its own client_id, client_secret and subscription_key
+	// (placeholders welcome), and the simulator gives access tokens only
+	// for them: without a token no one reads payments or touches the
+	// webhook registration. Without it, a simulator_listen that is not on
+	// loopback is a config error. Default: false.
+	SimulatorPublic bool `json:"simulator_public,omitempty"`
 
 	// ClientID of the sales unit's API keys. Accepts placeholders.
 	ClientID string `json:"client_id,omitempty"`

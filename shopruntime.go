@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/shop"
 	"github.com/caddy-vipps/caddy-vipps/state"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
+	"github.com/caddy-vipps/caddy-vipps/vipps/sim"
 )
 
 // shopRuntime is a started shop: its order database, Vipps client,
@@ -72,7 +73,11 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 	c := spec.cfg
 	baseURL := spec.apiBaseURL()
 	if c.Environment == EnvSimulator {
-		key, base, err := acquireSimulator(c.SimulatorListen, filepath.Join(spec.dataDir, "simulator"), publicURL, log)
+		var creds *sim.Credentials
+		if c.SimulatorPublic {
+			creds = &sim.Credentials{ClientID: spec.clientID, ClientSecret: spec.clientSecret, SubscriptionKey: spec.subscriptionKey}
+		}
+		key, base, err := acquireSimulator(c.SimulatorListen, filepath.Join(spec.dataDir, "simulator"), publicURL, creds, log)
 		if err != nil {
 			return nil, err
 		}

@@ -142,7 +142,7 @@ func (c ShopConfig) checkEnvironment() error {
 	switch c.Environment {
 	case "":
 		if c.hasCredentials() {
-			return errors.New("environment is missing: the shop has Vipps credentials, so say which Vipps they are for (environment test or environment production)")
+			return errors.New("environment is missing: the shop has Vipps credentials, so say which Vipps they are for (environment test or environment production; environment simulator for a simulator_public that requires them)")
 		}
 	case EnvSimulator, EnvTest, EnvProduction:
 	default:
@@ -185,6 +185,9 @@ func (s *shopSpec) setDefaults() error {
 	}
 	if err := checkListen(c.SimulatorListen); err != nil {
 		return err
+	}
+	if c.Environment == EnvSimulator && !c.SimulatorPublic && !loopbackListen(c.SimulatorListen) {
+		return fmt.Errorf("simulator_listen %q is not a loopback address: the simulated Vipps API (access tokens, payments, the webhook registration) would be open to the network; listen on 127.0.0.1, or add simulator_public with the shop's own client_id, client_secret and subscription_key", c.SimulatorListen)
 	}
 	if c.BasePath == "" {
 		c.BasePath = "/vipps"
@@ -300,6 +303,9 @@ func (s *shopSpec) resolveSecrets() error {
 	if c.AdminToken != "" && len(s.adminToken) < 12 {
 		return errors.New("admin_token is too short: use at least 12 characters")
 	}
+	if c.Environment == EnvSimulator && c.SimulatorPublic && (s.clientID == "" || s.clientSecret == "" || s.subscriptionKey == "") {
+		return errors.New("simulator_public needs the shop's own client_id, client_secret and subscription_key: the simulator, open to the network, gives access tokens only for them")
+	}
 	if !live {
 		s.clientID = orDefault(s.clientID, "simulator-client")
 		s.clientSecret = orDefault(s.clientSecret, "simulator-secret")
@@ -397,6 +403,20 @@ func checkBrand(v string) error {
 		return nil
 	}
 	return fmt.Errorf("brand %q: use auto, vipps or mobilepay", v)
+}
+
+// loopbackListen reports whether a simulator address listens on loopback
+// only: localhost or a loopback IP (an empty host is every address).
+func loopbackListen(v string) bool {
+	host, _, err := net.SplitHostPort(v)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkListen: the simulator's address is host:port (the host may be

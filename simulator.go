@@ -46,14 +46,21 @@ func (e *embeddedSimulator) Destruct() error {
 // the host of publicURL, so that a phone on the shop's network can open the
 // landing page and scan the kiosk's QR code: "http://0.0.0.0:9190" leads a
 // phone nowhere.
-func acquireSimulator(addr, dataDir, publicURL string, log *zap.Logger) (string, string, error) {
+//
+// With creds (simulator_public) the simulator gives access tokens only for
+// the credentials of the shops that use it.
+func acquireSimulator(addr, dataDir, publicURL string, creds *sim.Credentials, log *zap.Logger) (string, string, error) {
 	val, _, err := simPool.LoadOrNew(addr, func() (caddy.Destructor, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("starting the vipps simulator on %s: %w", addr, err)
 		}
 		base := "http://" + simulatorHost(ln.Addr(), publicURL)
-		s, err := sim.Open(sim.Options{PublicURL: base, DataDir: dataDir, Logger: log.Named("simulator")})
+		opts := sim.Options{PublicURL: base, DataDir: dataDir, Logger: log.Named("simulator")}
+		if creds != nil {
+			opts.Credentials = []sim.Credentials{*creds}
+		}
+		s, err := sim.Open(opts)
 		if err != nil {
 			_ = ln.Close()
 			return nil, fmt.Errorf("starting the vipps simulator: %w", err)
@@ -70,7 +77,11 @@ func acquireSimulator(addr, dataDir, publicURL string, log *zap.Logger) (string,
 	if err != nil {
 		return "", "", err
 	}
-	return addr, val.(*embeddedSimulator).base, nil
+	e := val.(*embeddedSimulator)
+	if creds != nil {
+		e.sim.AllowCredentials(*creds)
+	}
+	return addr, e.base, nil
 }
 
 // simulatorHost is the host:port buyers reach the simulator at: where it

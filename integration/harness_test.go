@@ -52,12 +52,17 @@ type shopConfig struct {
 	Global      string // more lines in the global options
 	AdminToken  string // the admin_token value; default: the literal adminToken
 	Site        string // more directives in the site block
+	listen      string // the simulator's address; default 127.0.0.1:9191
 }
 
 func caddyfile(c shopConfig) string {
 	token := c.AdminToken
 	if token == "" {
 		token = adminToken
+	}
+	listen := c.listen
+	if listen == "" {
+		listen = "127.0.0.1:9191"
 	}
 	desc := c.Description
 	if desc == "" {
@@ -77,7 +82,7 @@ http://localhost:9080 {
 	%s
 	vipps {
 		environment simulator
-		simulator_listen 127.0.0.1:9191
+		simulator_listen %s
 		public_url http://localhost:9080
 		reference_prefix test
 		payment_description %q
@@ -91,7 +96,7 @@ http://localhost:9080 {
 	}
 	respond "static shop" 200
 }
-`, c.Global, c.Site, desc, token, c.DataDir, c.Extra)
+`, c.Global, c.Site, listen, desc, token, c.DataDir, c.Extra)
 }
 
 const idleConfig = `{
@@ -395,10 +400,12 @@ func TestCheckoutToShipEndToEnd(t *testing.T) {
 	}
 
 	simPost(t, "/_sim/payments/"+ref+"/approve", "")
-	resp, _ = do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil)
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/vipps/confirmation?reference="+ref) {
-		t.Fatalf("return after approval: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
+	// The look at Vipps of a moment ago answers pages for two seconds (the
+	// read budget); then the return page sees the approval.
+	waitFor(t, "the return page to send the buyer to the confirmation", func() bool {
+		resp, _ = do(t, http.MethodGet, shopURL+"/vipps/return?reference="+ref, nil)
+		return resp.StatusCode == http.StatusSeeOther && strings.Contains(resp.Header.Get("Location"), "/vipps/confirmation?reference="+ref)
+	})
 	resp, body = do(t, http.MethodGet, shopURL+"/vipps/confirmation?reference="+ref, nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Wool socks") || !strings.Contains(string(body), "NOK\u00a0497.00") {
 		t.Fatalf("confirmation: %d\n%s", resp.StatusCode, body)

@@ -144,3 +144,42 @@ func TestLinkQRIsCachedAndRevalidated(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicSimulatorGivesTokensToTheShopOnly: a simulator open to the
+// network (simulator_public) gives access tokens for the shop's own
+// credentials only, so no one else reads payments or deletes the shop's
+// webhook registration; the shop works as before.
+func TestPublicSimulatorGivesTokensToTheShopOnly(t *testing.T) {
+	startShop(t, shopConfig{Extra: `simulator_public
+		client_id shop-client-id
+		client_secret {env.VIPPS_TEST_PUBLIC_SIM_SECRET}
+		subscription_key shop-subscription-key`,
+	}.publicSim(t))
+	token := func(id, secret, key string) int {
+		resp, _ := do(t, http.MethodPost, simURL+"/accesstoken/get", nil, "client_id", id, "client_secret", secret, "Ocp-Apim-Subscription-Key", key)
+		return resp.StatusCode
+	}
+	for _, c := range [][3]string{
+		{"simulator-client", "simulator-secret", "simulator-subscription-key"},
+		{"anyone", "anything", "any-key"},
+		{"shop-client-id", "wrong", "shop-subscription-key"},
+	} {
+		if code := token(c[0], c[1], c[2]); code != http.StatusUnauthorized {
+			t.Fatalf("a token for %v: %d", c, code)
+		}
+	}
+	if code := token("shop-client-id", "shop-secret-value", "shop-subscription-key"); code != http.StatusOK {
+		t.Fatalf("a token for the shop's credentials: %d", code)
+	}
+	resp, b := postForm(t, "/vipps/checkout", url.Values{"sku": {"socks"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), ":9191/landing") {
+		t.Fatalf("checkout through the public simulator: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), b)
+	}
+}
+
+// publicSim moves the shop's simulator to every address.
+func (c shopConfig) publicSim(t *testing.T) shopConfig {
+	t.Setenv("VIPPS_TEST_PUBLIC_SIM_SECRET", "shop-secret-value")
+	c.listen = "0.0.0.0:9191"
+	return c
+}

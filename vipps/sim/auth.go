@@ -2,6 +2,7 @@ package sim
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -69,7 +70,9 @@ var msnPattern = func(s string) bool {
 	return true
 }
 
-// issueToken serves POST /accesstoken/get. Any non-empty credentials work.
+// issueToken serves POST /accesstoken/get. Any non-empty credentials work,
+// unless the simulator was given the credentials it accepts
+// (Options.Credentials, AllowCredentials).
 func (s *Simulator) issueToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeProblem(w, r, domainErr(http.StatusMethodNotAllowed, "", "Method Not Allowed", "use POST"))
@@ -80,7 +83,8 @@ func (s *Simulator) issueToken(w http.ResponseWriter, r *http.Request) {
 		writeGateway(w, http.StatusUnauthorized, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
 		return
 	}
-	if r.Header.Get("client_id") == "" || r.Header.Get("client_secret") == "" {
+	if r.Header.Get("client_id") == "" || r.Header.Get("client_secret") == "" ||
+		!s.creds.match(Credentials{ClientID: r.Header.Get("client_id"), ClientSecret: r.Header.Get("client_secret"), SubscriptionKey: key}) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{
 			"error":             "invalid_client",
 			"error_description": "AADSTS7000215: Invalid client secret or client id provided.",
@@ -158,3 +162,46 @@ func (s *Simulator) authed(w http.ResponseWriter, r *http.Request, needMSN bool,
 	}
 	next(w, r, msn)
 }
+
+// credentialSet holds the API keys the simulator accepts; empty, it
+// accepts any.
+type credentialSet struct {
+	mu  sync.RWMutex
+	all []Credentials
+}
+
+func (c *credentialSet) allow(cr Credentials) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, have := range c.all {
+		if have == cr {
+			return
+		}
+	}
+	c.all = append(c.all, cr)
+}
+
+// match reports whether cr is accepted: every field equal to one allowed
+// set's, compared in constant time.
+func (c *credentialSet) match(cr Credentials) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if len(c.all) == 0 {
+		return true
+	}
+	ok := false
+	for _, have := range c.all {
+		same := subtle.ConstantTimeCompare([]byte(cr.ClientID), []byte(have.ClientID)) &
+			subtle.ConstantTimeCompare([]byte(cr.ClientSecret), []byte(have.ClientSecret)) &
+			subtle.ConstantTimeCompare([]byte(cr.SubscriptionKey), []byte(have.SubscriptionKey))
+		if same == 1 {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// AllowCredentials adds API keys the simulator gives access tokens for;
+// from the first one on, it gives tokens for no others (see
+// Options.Credentials).
+func (s *Simulator) AllowCredentials(c Credentials) { s.creds.allow(c) }

@@ -66,8 +66,23 @@ type Options struct {
 	// control API (/_sim/) with "Authorization: Bearer <token>". Default: a
 	// random token, see Simulator.ControlToken.
 	ControlToken string
+	// Credentials, when set, are the only API keys the simulator gives
+	// access tokens for (client_id, client_secret and the subscription key,
+	// all three, compared in constant time), as Vipps does; more can be
+	// allowed later with AllowCredentials. Use it when the simulator is
+	// reachable from a network: without an access token, no one reads
+	// payments or touches webhook registrations. Default: none, any
+	// non-empty credentials get a token.
+	Credentials []Credentials
 	// Logger receives delivery and fault messages. Default: none.
 	Logger *zap.Logger
+}
+
+// Credentials are a sales unit's API keys.
+type Credentials struct {
+	ClientID        string
+	ClientSecret    string
+	SubscriptionKey string
 }
 
 // Simulator is a stateful Vipps MobilePay API: Access Token, ePayment v1,
@@ -83,6 +98,7 @@ type Simulator struct {
 	settings     atomic.Pointer[Settings]
 	faults       faultList
 	calls        callCounter
+	creds        credentialSet
 
 	mu         sync.Mutex
 	seq        int64               // the last creation number given to a payment or registration
@@ -159,6 +175,9 @@ func Open(opts Options) (*Simulator, error) {
 		ExpressDisabled: opts.ExpressDisabled, SubOnly: opts.SubOnly})
 	if s.controlToken == "" {
 		s.controlToken = randomToken()
+	}
+	for _, c := range opts.Credentials {
+		s.creds.allow(c)
 	}
 	s.resetLocked()
 	if opts.DataDir != "" {
