@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -123,6 +124,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    max_body_size          <size>
 //	    timeout                <duration>
 //	    buyer_retention        <duration>
+//	    abandoned_retention    <duration>|off
 //	    store                  badger | postgres <dsn> [schema <name>]
 //	}
 //
@@ -262,6 +264,22 @@ func (c *ShopConfig) unmarshalBlock(d *caddyfile.Dispenser, onShop func(*caddyfi
 				return err
 			}
 			c.StoreRaw = raw
+		case "abandoned_retention":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			dur := time.Duration(0)
+			if v != "off" {
+				var err error
+				if dur, err = caddy.ParseDuration(v); err != nil || dur < 0 {
+					return d.Errf("invalid abandoned_retention '%s': use a duration such as 30d, or off", v)
+				}
+			}
+			if err := checkAbandonedRetention(dur); err != nil {
+				return d.Err(err.Error())
+			}
+			c.AbandonedRetention = (*caddy.Duration)(&dur)
 		case "link_push":
 			if d.NextArg() {
 				return d.ArgErr()

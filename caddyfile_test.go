@@ -45,6 +45,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		max_body_size 32KB
 		timeout 20s
 		buyer_retention 90d
+		abandoned_retention 45d
 		collect name address phone
 		shipping mailbox 4900 "Mailbox" vat 25
 		shipping home 9900 "Home delivery" default
@@ -60,7 +61,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		h.PaymentDescription != "Order from the shop" || h.CatalogFile != "catalog.json" ||
 		strings.Join(h.Collect, ",") != "name,address,phone" || len(h.Shipping) != 3 || h.Shipping[0].Price != 4900 ||
 		*h.Shipping[0].VAT != 25 || !h.Shipping[1].Default || h.Shipping[1].Name != "Home delivery" || h.Shipping[2].Price != 0 ||
-		h.ShopName != "Fjord & Fell" || h.Logo != "https://cdn.example.com/logo.svg" || !h.LinkPush {
+		h.ShopName != "Fjord & Fell" || h.Logo != "https://cdn.example.com/logo.svg" || !h.LinkPush ||
+		h.AbandonedRetention == nil || time.Duration(*h.AbandonedRetention) != 45*24*time.Hour {
 		t.Fatalf("parsed %+v", h)
 	}
 
@@ -84,6 +86,24 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 }
 
+// TestAbandonedRetentionOff: "off" and 0 keep every order; without the
+// option the default applies.
+func TestAbandonedRetentionOff(t *testing.T) {
+	for in, want := range map[string]time.Duration{"off": 0, "0": 0, "2d": 48 * time.Hour} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("vipps {\n\tabandoned_retention " + in + "\n}")); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if h.AbandonedRetention == nil || time.Duration(*h.AbandonedRetention) != want {
+			t.Fatalf("%s: %v", in, h.AbandonedRetention)
+		}
+	}
+	spec, err := ShopConfig{Products: []shop.Product{{SKU: "socks", Name: "Socks", Price: 100}}, DataDir: t.TempDir()}.prepare(DefaultShop)
+	if err != nil || time.Duration(*spec.cfg.AbandonedRetention) != defaultAbandonedRetention {
+		t.Fatalf("the default: %v", err)
+	}
+}
+
 func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	tests := []struct {
 		name, input, want string
@@ -102,6 +122,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"unknown option", "vipps {\n\tcolour blue\n}", "unrecognized subdirective 'colour'"},
 		{"duplicate option", "vipps {\n\tcurrency NOK\n\tcurrency DKK\n}", "currency already specified"},
 		{"link_push with a value", "vipps {\n\tlink_push yes\n}", "wrong argument count"},
+		{"abandoned_retention too short", "vipps {\n\tproduct socks 100 Socks\n\tabandoned_retention 1h\n}", "use at least 1d, or off (0) to keep orders that never moved money, at Testfile:3"},
+		{"abandoned_retention not a duration", "vipps {\n\tabandoned_retention never\n}", "invalid abandoned_retention 'never'"},
+		{"simulator_public with a value", "vipps {\n\tsimulator_public yes\n}", "wrong argument count"},
 		{"simulator_listen without port", "vipps {\n\tproduct socks 100 Socks\n\tsimulator_listen localhost\n}", "use host:port, such as 127.0.0.1:9190 (or :9190 for every address), at Testfile:3"},
 		{"simulator_listen port too high", "vipps {\n\tsimulator_listen 127.0.0.1:99999\n}", "simulator_listen \"127.0.0.1:99999\""},
 		{"unknown language", "vipps {\n\tproduct socks 100 Socks\n\tlanguage no\n}", "language \"no\": use one of da, en, fi, nb, sv, at Testfile:3"},

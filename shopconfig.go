@@ -195,4 +195,13 @@ type ShopConfig struct {
 	// BuyerRetention is how long buyer details (phone number, name,
 	// address) are kept; order amounts and items stay. Default: 30 days.
 	BuyerRetention caddy.Duration `json:"buyer_retention,omitempty"`
+
+	// AbandonedRetention is how long an order that never moved money is
+	// kept: one whose payment failed, was rejected, expired or was
+	// cancelled before the buyer approved, with nothing ever authorized.
+	// Older ones are deleted with their buyer details, jobs and place in
+	// their payment link, every few minutes; an order with any amount
+	// authorized, captured, cancelled or refunded is never deleted. 0
+	// keeps them all (Caddyfile: off). At least 1 day. Default: 30 days.
+	AbandonedRetention *caddy.Duration `json:"abandoned_retention,omitempty"`
 }

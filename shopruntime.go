@@ -113,6 +113,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 		PollInterval:         time.Duration(c.PollInterval),
 		MerchantSerialNumber: spec.msn,
 		BuyerRetention:       time.Duration(c.BuyerRetention),
+		AbandonedRetention:   time.Duration(*c.AbandonedRetention),
 		Collect:              spec.collect,
 		CallTimeout:          time.Duration(c.Timeout),
 		NotifyURL:            c.NotifyURL,

@@ -236,6 +236,13 @@ func (s *shopSpec) setDefaults() error {
 	if c.BuyerRetention == 0 {
 		c.BuyerRetention = caddy.Duration(30 * 24 * time.Hour)
 	}
+	if c.AbandonedRetention == nil {
+		d := caddy.Duration(defaultAbandonedRetention)
+		c.AbandonedRetention = &d
+	}
+	if err := checkAbandonedRetention(time.Duration(*c.AbandonedRetention)); err != nil {
+		return err
+	}
 	return s.setDataDir()
 }
 
@@ -311,6 +318,20 @@ func (s *shopSpec) resolveSecrets() error {
 		s.clientSecret = orDefault(s.clientSecret, "simulator-secret")
 		s.subscriptionKey = orDefault(s.subscriptionKey, "simulator-subscription-key")
 		s.msn = orDefault(s.msn, "123456")
+	}
+	return nil
+}
+
+// defaultAbandonedRetention is how long an order that never moved money
+// is kept unless abandoned_retention says otherwise.
+const defaultAbandonedRetention = 30 * 24 * time.Hour
+
+// checkAbandonedRetention: 0 keeps abandoned orders; otherwise at least a
+// day, longer than any payment that failed to be created could still
+// turn up at Vipps.
+func checkAbandonedRetention(d time.Duration) error {
+	if d < 0 || (d > 0 && d < 24*time.Hour) {
+		return fmt.Errorf("abandoned_retention %s: use at least 1d, or off (0) to keep orders that never moved money", d)
 	}
 	return nil
 }

@@ -9,25 +9,49 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
-// housekeepingInterval is how often expired records are purged from a
-// store that does not expire them itself.
+// housekeepingInterval is how often expired records and abandoned orders
+// are purged.
 const housekeepingInterval = 10 * time.Minute
 
-// RunHousekeeping purges what has expired (buyer details past their
-// retention, keys, signatures) until ctx ends, for stores without a TTL of
-// their own. With Badger it returns at once.
+// abandonedBatch bounds the orders one purge deletes; a full batch is
+// followed by another at once.
+const abandonedBatch = 200
+
+// RunHousekeeping purges, until ctx ends, what has expired (buyer details
+// past their retention, keys, signatures, for stores without a TTL of
+// their own) and orders that never moved money once they are older than
+// the abandoned retention.
 func (s *Service) RunHousekeeping(ctx context.Context) {
-	p, ok := s.store.(state.Purger)
-	if !ok {
+	p, purger := s.store.(state.Purger)
+	if !purger && s.cfg.AbandonedRetention <= 0 {
 		return
 	}
-	s.every(ctx, housekeepingInterval, "housekeeping", 0, func(context.Context) (int, error) {
-		n, err := p.Purge(s.now())
-		if n > 0 {
-			s.log.Info("purged expired records", zap.Int64("records", n))
+	s.every(ctx, housekeepingInterval, "housekeeping", abandonedBatch, func(context.Context) (int, error) {
+		if purger {
+			n, err := p.Purge(s.now())
+			if n > 0 {
+				s.log.Info("purged expired records", zap.Int64("records", n))
+			}
+			if err != nil {
+				return 0, err
+			}
 		}
-		return int(n), err
+		return s.PurgeAbandoned()
 	})
+}
+
+// PurgeAbandoned deletes one batch of orders that never moved money and
+// are older than the abandoned retention, and returns how many it
+// deleted (none when the retention is off).
+func (s *Service) PurgeAbandoned() (int, error) {
+	if s.cfg.AbandonedRetention <= 0 {
+		return 0, nil
+	}
+	refs, err := s.store.PurgeAbandoned(s.now().Add(-s.cfg.AbandonedRetention), abandonedBatch)
+	if len(refs) > 0 {
+		s.log.Info("purged orders that never moved money", zap.Int("orders", len(refs)), zap.Duration("retention", s.cfg.AbandonedRetention))
+	}
+	return len(refs), err
 }
 
 // EraseBuyer deletes what is kept of an order's buyer (name, email, phone

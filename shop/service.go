@@ -44,6 +44,10 @@ type Config struct {
 	// address) are kept.
 	BuyerRetention time.Duration
 
+	// AbandonedRetention is how long an order that never moved money
+	// (state.Order.Abandoned) is kept; 0 keeps them.
+	AbandonedRetention time.Duration
+
 	// Collect asks every buyer to share these profile details through
 	// Vipps: any of name, email, address, phone (see ParseCollect).
 	Collect []string

@@ -45,6 +45,7 @@ const (
 	prefixToken   = "lt/" // lt/<sha-256 of the token> → id
 	prefixLinks   = "il/" // il/<inverted created>/<id> → ""
 	prefixByLink  = "ol/" // ol/<link id>/<inverted created>/<ref> → ""
+	prefixCount   = "rc/" // rc/<sha-256 of the key> → "<window end ns> <count>" (with TTL)
 )
 
 // OpenBadger opens (creating if needed, mode 0700) the order database in

@@ -87,6 +87,21 @@ type Store interface {
 	// after the other, so a single-use link never admits two.
 	CreateLinkOrder(id string, o *Order, fn func(l *Link, holder *Order) error) (*Link, error)
 
+	// PurgeAbandoned deletes up to max orders that never moved money
+	// (Order.Abandoned) and were made before the cut-off, each with its
+	// indexes, jobs and buyer details, and its place in its link (the
+	// link's count of orders, its holder); it returns their references.
+	// Each order is read again where it is deleted, so one that moved any
+	// amount meanwhile is kept.
+	PurgeAbandoned(before time.Time, max int) ([]string, error)
+
+	// CountEvent counts one more event under key, in a window that starts
+	// with the key's first event and lasts window, and returns the count
+	// of the window so far, this event included; after the window the
+	// count starts again. Every instance on the same database counts
+	// together (the shop's own rate limits). The key is stored hashed.
+	CountEvent(key string, window time.Duration) (int, error)
+
 	// Exclusive runs fn while no other caller of Exclusive with the same
 	// name runs, in this process or any other on the same database (the
 	// webhook registration, done once per shop).

@@ -207,7 +207,7 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) err
 }
 
 // Purge deletes what has expired: buyer details past their retention,
-// merchants' keys and webhook signatures past their time. PostgreSQL has no
+// merchants' keys, webhook signatures and event counts past their time. PostgreSQL has no
 // TTL; the shop calls this periodically.
 func (s *Store) Purge(now time.Time) (int64, error) {
 	var n int64
@@ -216,6 +216,7 @@ func (s *Store) Purge(now time.Time) (int64, error) {
 			`DELETE FROM buyers WHERE expires_ns IS NOT NULL AND expires_ns <= $1`,
 			`DELETE FROM requests WHERE expires_ns <= $1`,
 			`DELETE FROM signatures WHERE expires_ns <= $1`,
+			`DELETE FROM counters WHERE ends_ns <= $1`,
 		} {
 			tag, err := tx.Exec(ctx, q, ns(now))
 			if err != nil {

@@ -99,6 +99,8 @@ func Run(t *testing.T, open Opener) {
 		{"Links", testLinks},
 		{"LinkOrders", testLinkOrders},
 		{"LinkOrdersRace", testLinkOrdersRace},
+		{"PurgeAbandoned", testPurgeAbandoned},
+		{"CountEvent", testCountEvent},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
