@@ -176,6 +176,11 @@ func (h *Handler) failLink(w http.ResponseWriter, r *http.Request, token string,
 	switch {
 	case errors.Is(err, shop.ErrLinkNotFound):
 		h.failErr(w, r, err)
+	case pay.Flow == shop.FlowPush && errors.Is(err, shop.ErrPushLimited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(shop.PushWindow/time.Second)))
+		h.answerFailure(w, r, failure{status: http.StatusTooManyRequests, title: "Too many payments sent to this phone number",
+			detail: err.Error(), page: "link.push.limited", args: []any{"count", shop.PushesPerPhone, "minutes", int(shop.PushWindow / time.Minute)},
+			again: back, againLabel: "link.back"})
 	case pay.Flow == shop.FlowPush && errors.As(err, &rejected):
 		h.answerFailure(w, r, failure{status: http.StatusBadGateway, title: "Vipps refused the payment",
 			detail: "The payment could not be sent to this phone number (code " + rejected.Code + "). Nothing was charged.",

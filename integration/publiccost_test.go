@@ -183,3 +183,47 @@ func (c shopConfig) publicSim(t *testing.T) shopConfig {
 	c.listen = "0.0.0.0:9191"
 	return c
 }
+
+// TestPushesPerPhoneNumberAreBounded: twenty posts of one phone number to
+// a reusable link send three pushes, not twenty; the rest are told to
+// wait (429) and reach neither the store nor Vipps. Another number is
+// counted apart.
+func TestPushesPerPhoneNumberAreBounded(t *testing.T) {
+	startShop(t, shopConfig{Extra: "link_push"})
+	l := createLink(t, `{"lines":[{"sku":"mug","qty":1}],"reusable":true}`)
+	path := linkPath(t, l)
+	before := simCalls(t)["create"]
+	codes := map[int]int{}
+	var limited []byte
+	for range 20 {
+		resp, b := payLink(t, path, url.Values{"phone": {"912 34 567"}})
+		codes[resp.StatusCode]++
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = b
+			if resp.Header.Get("Retry-After") == "" {
+				t.Fatal("a refused push says not when to try again")
+			}
+		}
+	}
+	if codes[http.StatusSeeOther] != 3 || codes[http.StatusTooManyRequests] != 17 {
+		t.Fatalf("20 pushes to one number: %v, want 3 sent and 17 refused", codes)
+	}
+	if !strings.Contains(string(limited), "Too many payments sent to that number") || !strings.Contains(string(limited), path) {
+		t.Fatalf("the page of a refused push:\n%s", limited)
+	}
+	if n := simCalls(t)["create"] - before; n != 3 {
+		t.Fatalf("%d payments created at vipps, want 3", n)
+	}
+	if _, orders := linkDetail(t, l.ID); len(orders) != 3 {
+		t.Fatalf("the link has %d orders, want 3", len(orders))
+	}
+	resp, b := do(t, http.MethodPost, shopURL+path, strings.NewReader(`{"phone":"+47 912 34 567"}`), "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("the same number written another way, through the API: %d %s", resp.StatusCode, b)
+	}
+	// A number without the app: Vipps is asked (and refuses), the shop's
+	// count of the first number does not stand in the way.
+	if resp, _ := payLink(t, path, url.Values{"phone": {"912 34 568"}}); resp.StatusCode == http.StatusTooManyRequests || simCalls(t)["create"]-before != 4 {
+		t.Fatalf("another number: %d", resp.StatusCode)
+	}
+}

@@ -89,6 +89,11 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 	if pay.Attempt != "" && !attemptPattern.MatchString(pay.Attempt) {
 		return nil, &InputError{Field: "attempt", Reason: "must be the attempt the link's page gave"}
 	}
+	if pay.Flow == FlowPush && !s.pushWaiting(l, pay.Attempt) {
+		if err := s.allowPush(ctx, phone); err != nil {
+			return nil, err
+		}
+	}
 	o, err := s.newOrder(l.Items, l.Amount, l.Description, false)
 	if err != nil {
 		return nil, err
@@ -129,6 +134,17 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 	s.log.Info("order from payment link", zap.String("link", l.ID), zap.String("reference", o.Reference), zap.String("flow", o.Flow))
 	s.created(o, phone)
 	return s.createPayment(ctx, o, phone)
+}
+
+// pushWaiting reports whether the link is held by this attempt's own push
+// that waits for the buyer: pressing Pay again leads to it, and sends no
+// new push.
+func (s *Service) pushWaiting(l *state.Link, attempt string) bool {
+	if l.Holder == "" || attempt == "" {
+		return false
+	}
+	holder, err := s.store.Get(l.Holder)
+	return err == nil && heldBy(holder, attempt) && holder.Flow == FlowPush
 }
 
 // isLinkRefusal reports whether err is a link's refusal of a payment.

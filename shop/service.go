@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -82,6 +83,10 @@ type Service struct {
 
 	// reads is the per-order budget of reads at Vipps.
 	reads *readBudget
+
+	// pushKeyCache is the shop's secret for counting pushes (pushKey).
+	pushKeyMu    sync.Mutex
+	pushKeyCache []byte
 
 	notifyClient *http.Client
 
