@@ -6,8 +6,11 @@
 // Point a client (or the Caddy module with environment test and api_url) at
 // it. The control API under /_sim/ answers clients on a loopback address,
 // and others that send "Authorization: Bearer <token>" with the control
-// token it prints at start (set VIPPS_SIM_CONTROL_TOKEN to choose it). It
-// is described in vipps/sim/README.md.
+// token it prints at start (set VIPPS_SIM_CONTROL_TOKEN to choose it).
+// With VIPPS_SIM_CLIENT_ID, VIPPS_SIM_CLIENT_SECRET and
+// VIPPS_SIM_SUBSCRIPTION_KEY set it gives access tokens for those
+// credentials only (do that when it listens beyond loopback). It is
+// described in vipps/sim/README.md.
 package main
 
 import (
@@ -54,8 +57,20 @@ func main() {
 	if *publicURL == "" {
 		*publicURL = "http://" + ln.Addr().String()
 	}
-	s, err := sim.Open(sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
-		Retention: *retention, DataDir: *dataDir, ControlToken: os.Getenv("VIPPS_SIM_CONTROL_TOKEN"), Logger: log})
+	opts := sim.Options{PublicURL: *publicURL, TokenLifetime: *tokenLifetime, PaymentTimeout: *paymentTimeout,
+		Retention: *retention, DataDir: *dataDir, ControlToken: os.Getenv("VIPPS_SIM_CONTROL_TOKEN"), Logger: log}
+	creds := sim.Credentials{ClientID: os.Getenv("VIPPS_SIM_CLIENT_ID"), ClientSecret: os.Getenv("VIPPS_SIM_CLIENT_SECRET"),
+		SubscriptionKey: os.Getenv("VIPPS_SIM_SUBSCRIPTION_KEY")}
+	switch {
+	case creds.ClientID != "" && creds.ClientSecret != "" && creds.SubscriptionKey != "":
+		opts.Credentials = []sim.Credentials{creds}
+	case creds != sim.Credentials{}:
+		log.Fatal("set all three of VIPPS_SIM_CLIENT_ID, VIPPS_SIM_CLIENT_SECRET and VIPPS_SIM_SUBSCRIPTION_KEY, or none")
+	case !isLoopback(ln.Addr()):
+		log.Warn("the simulated Vipps API is open to the network and gives access tokens for any credentials; set VIPPS_SIM_CLIENT_ID, VIPPS_SIM_CLIENT_SECRET and VIPPS_SIM_SUBSCRIPTION_KEY to accept only those",
+			zap.String("listen", ln.Addr().String()))
+	}
+	s, err := sim.Open(opts)
 	if err != nil {
 		log.Fatal("starting the simulator", zap.Error(err))
 	}
@@ -79,4 +94,10 @@ func main() {
 	if err := s.Close(); err != nil {
 		log.Error("closing the simulator", zap.Error(err))
 	}
+}
+
+// isLoopback reports whether the simulator listens on loopback only.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
