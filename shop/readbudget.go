@@ -19,8 +19,13 @@ import (
 //
 //   - one read in flight per order: callers that come while it runs wait
 //     for it and share its answer;
-//   - a page's read younger than readReuse answers the pages without a new
-//     one (the order as stored holds what it said);
+//   - a page's read younger than readReuse answers the next pages without
+//     a new one (the order as stored holds what it said): always for the
+//     waiting pages' polling of the order (RefreshIfStale), and for the
+//     return page and the merchant's check once the order's reads are
+//     under pressure (half its burst spent), so that a buyer back from the
+//     app a moment after a first look still sees the approval, and a
+//     flood is answered from one read every readReuse;
 //   - at most readsPerMinute reads a minute per order (readBurst at once),
 //     on each instance, whoever asks, so that two instances together stay
 //     at Vipps' limit. A page past the cap shows the order as stored; the
@@ -79,13 +84,27 @@ func (b *readBudget) entry(ref string, now time.Time) *orderReads {
 	return e
 }
 
+// Reuse of a recent read (see budgetedRead).
+type reuse int
+
+const (
+	// reuseAlways answers from a read younger than maxAge.
+	reuseAlways reuse = iota
+	// reuseUnderPressure does so only once half the order's burst of
+	// reads is spent.
+	reuseUnderPressure
+)
+
 // recent reports whether ref was read at Vipps for a page less than maxAge
-// ago.
-func (b *readBudget) recent(ref string, now time.Time, maxAge time.Duration) bool {
+// ago, and that read may answer now (see reuse).
+func (b *readBudget) recent(ref string, now time.Time, maxAge time.Duration, how reuse) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.orders[ref]
-	return ok && maxAge > 0 && !e.last.IsZero() && now.Sub(e.last) < maxAge
+	if !ok || maxAge <= 0 || e.last.IsZero() || now.Sub(e.last) >= maxAge {
+		return false
+	}
+	return how == reuseAlways || e.limit.TokensAt(now) < readBurst/2
 }
 
 // take spends one read of ref; with must, even past the cap (the read is
@@ -114,14 +133,14 @@ func (b *readBudget) done(ref string, now time.Time) {
 
 // budgetedRead brings the order cur up to date from Vipps within the
 // order's read budget, for a page or the merchant: the stored order when a
-// read younger than maxAge answers it, the shared answer of a read in
+// read younger than maxAge answers it (as how says), the shared answer of a read in
 // flight, or a new read when the cap allows. Past the cap the stored order
 // comes back with an UnavailableError. The read runs on its own deadline,
 // not the caller's, so that a caller who leaves does not fail the others
 // who wait for it.
-func (s *Service) budgetedRead(ctx context.Context, cur *state.Order, src state.Source, maxAge time.Duration) (*state.Order, error) {
+func (s *Service) budgetedRead(ctx context.Context, cur *state.Order, src state.Source, maxAge time.Duration, how reuse) (*state.Order, error) {
 	ref := cur.Reference
-	if s.reads.recent(ref, s.now(), maxAge) {
+	if s.reads.recent(ref, s.now(), maxAge, how) {
 		return s.orderOr(cur)
 	}
 	ch := s.reads.flights.DoChan(ref, func() (any, error) {

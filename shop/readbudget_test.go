@@ -34,14 +34,25 @@ func TestReadBudgetCapsReadsPerOrder(t *testing.T) {
 func TestReadBudgetReusesRecentRead(t *testing.T) {
 	b := newReadBudget()
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	if b.recent("a", now, readReuse) {
+	if b.recent("a", now, readReuse, reuseAlways) {
 		t.Fatal("an order never read counts as recent")
 	}
+	b.take("a", now, false)
 	b.done("a", now)
-	if !b.recent("a", now.Add(readReuse-time.Millisecond), readReuse) {
+	if !b.recent("a", now.Add(readReuse-time.Millisecond), readReuse, reuseAlways) {
 		t.Fatal("a read younger than the reuse time is not reused")
 	}
-	if b.recent("a", now.Add(readReuse), readReuse) || b.recent("a", now, 0) {
+	if b.recent("a", now.Add(readReuse), readReuse, reuseAlways) || b.recent("a", now, 0, reuseAlways) {
 		t.Fatal("an old read, or a caller that wants none, was answered by reuse")
+	}
+	// The return page reads afresh until half the burst is spent.
+	if b.recent("a", now, readReuse, reuseUnderPressure) {
+		t.Fatal("a second return was answered from the first look, with the budget untouched")
+	}
+	for range readBurst / 2 {
+		b.take("a", now, false)
+	}
+	if !b.recent("a", now, readReuse, reuseUnderPressure) {
+		t.Fatal("under pressure, a recent read is not reused")
 	}
 }

@@ -119,7 +119,7 @@ func (s *Service) CheckAtVipps(ctx context.Context, ref string) (*state.Order, e
 	if err != nil {
 		return nil, err
 	}
-	if o, err = s.budgetedRead(ctx, o, state.SourceMerchant, readReuse); err != nil {
+	if o, err = s.budgetedRead(ctx, o, state.SourceMerchant, readReuse, reuseUnderPressure); err != nil {
 		return o, err
 	}
 	for _, op := range o.Ops {

@@ -55,7 +55,7 @@ func (s *Service) Returned(ctx context.Context, ref string) (*state.Order, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, returnWait)
 	defer cancel()
-	if fresh, err := s.budgetedRead(ctx, o, state.SourceReturn, readReuse); err == nil {
+	if fresh, err := s.budgetedRead(ctx, o, state.SourceReturn, readReuse, reuseUnderPressure); err == nil {
 		return fresh, nil
 	}
 	return s.orderOr(o)
@@ -93,7 +93,7 @@ func (s *Service) RefreshIfStale(ctx context.Context, ref string, src state.Sour
 	if !o.Status.Pending() {
 		return o, nil
 	}
-	fresh, err := s.budgetedRead(ctx, o, src, max(minAge, readReuse))
+	fresh, err := s.budgetedRead(ctx, o, src, max(minAge, readReuse), reuseAlways)
 	if err != nil {
 		s.log.Debug("refresh failed", zap.String("reference", ref), zap.Error(err))
 		return s.orderOr(o)
