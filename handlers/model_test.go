@@ -41,7 +41,6 @@ type modelShop struct {
 	portal   *vipps.Client
 	ref      string
 	requests []*request
-	steps    *atomic.Int64
 	faults   map[string]int
 }
 
