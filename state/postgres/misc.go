@@ -224,7 +224,10 @@ func (s *Store) Purge(now time.Time) (int64, error) {
 			}
 			n += tag.RowsAffected()
 		}
-		return nil
+		// Commits' tokens are bookkeeping, not counted: a lost commit's
+		// outcome is asked within seconds, and a day is plenty.
+		_, err := tx.Exec(ctx, `DELETE FROM commit_tokens WHERE at_ns <= $1`, ns(now.Add(-24*time.Hour)))
+		return err
 	})
 	return n, err
 }

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -172,16 +173,16 @@ func opCtx() (context.Context, context.CancelFunc) {
 // serialization failure or a deadlock, and after a connection that broke
 // before the commit was sent (a restarted server leaves the pool's idle
 // connections dead: the transaction never happened, so it is run again on
-// another). A commit whose answer was lost is not repeated: the
-// transaction's id, asked just before the commit, tells on another
-// connection whether it was applied (see commitOutcome), so the caller
-// hears the truth — done, not done, or ErrOutcomeUnknown when the database
-// cannot even be asked.
+// another). A commit whose answer was lost is not repeated: a transaction
+// that changed anything also writes a token of its own just before its
+// COMMIT, and the token tells on another connection whether the COMMIT was
+// applied (see commitOutcome), so the caller hears the truth — done, not
+// done, or ErrOutcomeUnknown when the database cannot even be asked.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
-		var committing bool
-		var xid *int64
+		var committing, wrote bool
+		token := uuid.New()
 		err = func() error {
 			tx, err := s.pool.Begin(ctx)
 			if err != nil {
@@ -191,8 +192,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
-			// NULL when fn wrote nothing: then there is nothing to lose.
-			if err := tx.QueryRow(ctx, `SELECT txid_current_if_assigned()`).Scan(&xid); err != nil {
+			// Only a transaction that changed something (it has an id)
+			// writes its token: a read has nothing to lose.
+			err = tx.QueryRow(ctx, `INSERT INTO commit_tokens (token, at_ns) SELECT $1, $2
+				WHERE txid_current_if_assigned() IS NOT NULL RETURNING true`, token, ns(s.now())).Scan(&wrote)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
 			committing = true
@@ -203,10 +207,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 			time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 			continue
-		case err != nil && committing && lostAnswer(err) && xid == nil:
+		case err != nil && committing && lostAnswer(err) && !wrote:
 			return nil // it only read, and what it read stands
 		case err != nil && committing && lostAnswer(err):
-			return s.commitOutcome(*xid, err)
+			return s.commitOutcome(token, err)
 		case err != nil && !committing && brokenConn(err) && attempt < 3 && ctx.Err() == nil:
 			continue
 		}
@@ -220,33 +224,36 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // to answering that it rolled back.
 func lostAnswer(err error) bool {
 	var pe *pgconn.PgError
-	return !errors.As(err, &pe) && !errors.Is(err, pgx.ErrTxCommitRollback)
+	return !errors.Is(err, pgx.ErrTxCommitRollback) && !errors.As(err, &pe)
 }
 
 // commitOutcomeWait bounds how long commitOutcome asks.
 var commitOutcomeWait = 10 * time.Second
 
 // commitOutcome finds out, on another connection, whether the transaction
-// xid was applied after its commit's answer was lost (txid_status, which
-// PostgreSQL keeps for exactly this): nil when it was, ErrUnavailable when
-// it was not (nothing was written), ErrOutcomeUnknown when the database
-// cannot be asked in time. A transaction still in progress is one whose
-// connection the server has not yet seen break: it ends either way in a
-// moment, so it is asked again.
-func (s *Store) commitOutcome(xid int64, cause error) error {
+// that wrote token was applied after its COMMIT's answer was lost: nil
+// when it was, ErrUnavailable when it was not (nothing was written),
+// ErrOutcomeUnknown when the database cannot be asked in time.
+//
+// It tries to insert the same token. A committed transaction's token is
+// there: the insert does nothing. One that rolled back — or was lost in a
+// crash before its commit reached the disk — left none: the insert
+// succeeds (and is rolled back). One still in progress (the server has
+// not yet seen its connection break) holds the token's index entry: the
+// insert waits until it ends either way. Unlike a transaction id, which a
+// server restarted after a crash may hand out again, the token cannot be
+// mistaken for another transaction's.
+func (s *Store) commitOutcome(token uuid.UUID, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitOutcomeWait)
 	defer cancel()
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
-		var status *string
-		err := s.pool.QueryRow(ctx, `SELECT txid_status($1)`, xid).Scan(&status)
+		applied, err := s.tokenCommitted(ctx, token)
 		switch {
-		case err == nil && status != nil && *status == "committed":
-			s.log.Warn("a commit's answer was lost; the database says it was applied", zap.Int64("xid", xid), zap.Error(cause))
+		case err == nil && applied:
+			s.log.Warn("a commit's answer was lost; the database shows it applied", zap.Error(cause))
 			return nil
-		case err == nil && status != nil && *status == "aborted":
+		case err == nil:
 			return fmt.Errorf("%w: the commit was not applied: %v", state.ErrUnavailable, cause)
-		case err == nil && status == nil:
-			return fmt.Errorf("%w: the database no longer knows transaction %d: %v", state.ErrOutcomeUnknown, xid, cause)
 		}
 		select {
 		case <-ctx.Done():
@@ -254,6 +261,25 @@ func (s *Store) commitOutcome(xid int64, cause error) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// tokenCommitted reports whether a committed transaction wrote token (see
+// commitOutcome).
+func (s *Store) tokenCommitted(ctx context.Context, token uuid.UUID) (bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // only ever rolled back
+	var inserted bool
+	err = tx.QueryRow(ctx, `INSERT INTO commit_tokens (token, at_ns) VALUES ($1, 0) ON CONFLICT (token) DO NOTHING RETURNING true`, token).Scan(&inserted)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
 }
 
 // brokenConn reports errors of a connection that broke or could not be had,
