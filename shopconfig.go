@@ -62,10 +62,11 @@ type ShopConfig struct {
 	// PublicURL is the shop's external base URL, e.g.
 	// https://shop.example.com. The returnUrl and the webhook URL are built
 	// from it, never from a request's Host header, and webhooks are verified
-	// against it, so a proxy or CDN in front may rewrite Host and path.
-	// Required outside the simulator, where it must be https; the simulator
-	// derives it from the address of the site that serves the shop (":8080"
-	// → http://localhost:8080).
+	// against it, so a proxy or CDN in front may rewrite Host and path. Its
+	// scheme and host are the origin the merchant's browser requests must
+	// come from. Required outside the simulator, where it must be https;
+	// the simulator derives it from the address of the site that serves the
+	// shop (":8080" → http://localhost:8080).
 	PublicURL string `json:"public_url,omitempty"`
 
 	// BasePath is where the endpoints live. Default: /vipps.
@@ -149,7 +150,12 @@ type ShopConfig struct {
 
 	// AdminUsers are users authenticated by Caddy itself (basic_auth or
 	// forward_auth in front of this handler, which set {http.auth.user.id})
-	// who may use the merchant endpoints without the admin token.
+	// who may use the merchant endpoints without the admin token. Browsers
+	// send such credentials by themselves, so a request of theirs that
+	// changes something must come from the shop's own pages
+	// (Sec-Fetch-Site, or an Origin or Referer of PublicURL's origin or the
+	// request's own) and send JSON to the API; see the README's security
+	// model.
 	AdminUsers []string `json:"admin_users,omitempty"`
 
 	// LinkPush offers buyers on a payment link's page to type their phone

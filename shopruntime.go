@@ -126,6 +126,7 @@ func startShop(spec *shopSpec, publicURL string, log *zap.Logger, obs *observer)
 	rt.http = handlers.New(rt.svc, handlers.Config{
 		RequestID:     caddyRequestID,
 		BasePath:      c.BasePath,
+		PublicURL:     publicURL,
 		MaxBodySize:   c.MaxBodySize,
 		AdminToken:    spec.adminToken,
 		SuccessURL:    c.SuccessURL,

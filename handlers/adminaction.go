@@ -29,10 +29,12 @@ type confirmPage struct {
 // refund an optional amount in the main unit ("100,50"; empty: all). A
 // cancel or refund is only sent once confirmed (confirm=yes, from the
 // confirmation page); the first post shows that page and moves nothing.
-// The outcome is shown on the admin page it redirects to.
+// The outcome is shown on the admin page it redirects to. The body must be
+// the page's form, naming the order and the operation (readAdminForm):
+// nothing else is read as an empty form.
 func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, actor string) {
-	if err := r.ParseForm(); err != nil {
-		h.adminBack(w, r, "problem", "unknown", "")
+	if err := readAdminForm(r, "reference", "op"); err != nil {
+		h.failErr(w, r, err)
 		return
 	}
 	f := r.PostForm

@@ -88,8 +88,8 @@ func (h *Handler) adminLink(l *state.Link) adminLink {
 		OrdersPath: h.cfg.BasePath + "/admin?link=" + url.QueryEscape(l.ID)}
 }
 
-// adminLinkAction serves POST {base}/admin/links from the links page:
-// op=disable with id, or op=create with what is paid (kind=lines with
+// adminLinkAction serves POST {base}/admin/links from the links page (its
+// form, naming the op: readAdminForm): op=disable with id, or op=create with what is paid (kind=lines with
 // qty-<sku> fields, or kind=amount with amount in the main unit,
 // description and vat), days, use (single or reusable), capture (ship or
 // payment) and then (link, or kiosk: charge at the counter now). The
@@ -98,17 +98,22 @@ func (h *Handler) adminLinkAction(w http.ResponseWriter, r *http.Request, _ stri
 	back := func(q url.Values) {
 		http.Redirect(w, r, h.cfg.BasePath+"/admin/links?"+q.Encode(), http.StatusSeeOther)
 	}
-	if err := r.ParseForm(); err != nil {
-		back(url.Values{"problem": {"other"}})
+	if err := readAdminForm(r, "op"); err != nil {
+		h.failErr(w, r, err)
 		return
 	}
 	f := r.PostForm
-	if f.Get("op") == "disable" {
+	switch f.Get("op") {
+	case "create":
+	case "disable":
 		if _, err := h.svc.DisableLink(f.Get("id")); err != nil {
 			back(url.Values{"problem": {"other"}})
 			return
 		}
 		back(url.Values{"done": {"disabled"}, "id": {f.Get("id")}})
+		return
+	default:
+		back(url.Values{"problem": {"other"}})
 		return
 	}
 	key := ""

@@ -332,7 +332,7 @@ func TestAdminOffersPayAgainOnce(t *testing.T) {
 		t.Fatal("the admin page offers no pay-again for a rejected order")
 	}
 	press := func(key string) *url.URL {
-		form := url.Values{"kind": {"order"}, "order": {ref}, "days": {"7"}, "key": {key}}
+		form := url.Values{"op": {"create"}, "kind": {"order"}, "order": {ref}, "days": {"7"}, "key": {key}}
 		req, _ := http.NewRequest(http.MethodPost, x.url+"/vipps/admin/links", strings.NewReader(form.Encode()))
 		req.Header.Set("Authorization", "Bearer "+harnessToken)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -18,13 +18,48 @@ import (
 // readMerchantBody reads the body of a merchant call that changes something
 // (see readStrictJSON), which takes nothing in its query: a parameter there
 // (?amount=10000 beside an empty body, which means everything) is refused
-// before the body is read.
+// before the body is read. The body must say it is JSON (Content-Type:
+// application/json), also when it is empty; only a caller with the admin
+// token may send an empty body without a Content-Type (as curl -X POST
+// does). Anything else (text/plain, a form, with a body or without) is
+// errJSONOnly, 415: those are the types a page of another site can make a
+// browser send, and an empty body means "everything".
 func readMerchantBody(r *http.Request, v any, fields ...string) (empty bool, err error) {
 	if _, err := readQuery(r); err != nil {
 		return false, err
 	}
+	switch {
+	case sentJSON(r):
+	case r.Header.Get("Content-Type") == "" && credentialOf(r) == byToken:
+		// readStrictJSON takes only an empty body without a type.
+	default:
+		return false, errJSONOnly
+	}
 	return readStrictJSON(r, v, fields...)
 }
+
+// readAdminForm reads a form of the admin page, which must be one
+// (application/x-www-form-urlencoded, or multipart/form-data) and must
+// name what it asks for: each of the fields given is present. Anything
+// else is errFormOnly (415), or an InputError naming the missing field.
+func readAdminForm(r *http.Request, fields ...string) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
+		return errFormOnly
+	}
+	if err := parseForm(r, mt); err != nil {
+		return err
+	}
+	for _, f := range fields {
+		if _, ok := r.PostForm[f]; !ok {
+			return &shop.InputError{Field: f, Reason: "missing: the admin page's forms name what they ask for"}
+		}
+	}
+	return nil
+}
+
+// errFormOnly is answered with 415 by the admin page's form endpoints.
+var errFormOnly = fmt.Errorf("%w: the body must be the admin page's form", errUnsupportedType)
 
 // readStrictJSON reads a merchant request's body into v, strictly, as a
 // careless script's request must be read when it moves money: an empty body

@@ -26,41 +26,80 @@ func merchantFrom(ctx context.Context) string {
 	return u
 }
 
-// merchant guards an endpoint: the admin token as a Bearer token (compared in
-// constant time), or a user the web server authenticated. The token is never
-// accepted in the query string.
+// credential is how a merchant request was authenticated.
+type credential int
+
+const (
+	noCredential credential = iota
+	// byToken: Authorization: Bearer with the admin token, which no page
+	// of another site can make a browser send.
+	byToken
+	// byServer: a user in admin_users whom the web server authenticated
+	// (basic_auth, forward_auth): a browser sends cached Basic
+	// credentials by itself.
+	byServer
+	// bySession: the admin page's session cookie, which a browser sends by
+	// itself.
+	bySession
+)
+
+type credentialKey struct{}
+
+// credentialOf is how the merchant request was authenticated (set by
+// merchant).
+func credentialOf(r *http.Request) credential {
+	c, _ := r.Context().Value(credentialKey{}).(credential)
+	return c
+}
+
+// merchant guards an endpoint: the admin token as a Bearer token (compared
+// in constant time), a user the web server authenticated, or the admin
+// page's session. The token is never accepted in the query string. A
+// request that changes something (any method but GET and HEAD) made with
+// a session or a server's user must also come from the shop's own pages
+// (checkOrigin): browsers send those credentials by themselves.
 func (h *Handler) merchant(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if actor, ok := h.isMerchant(r); ok {
-			next(w, r, actor)
+		actor, how := h.authenticate(r)
+		if how == noCredential {
+			if h.cfg.AdminToken == "" {
+				h.fail(w, r, http.StatusForbidden, "Forbidden", "Merchant endpoints are disabled: no admin token is configured.")
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vipps"`)
+			h.fail(w, r, http.StatusUnauthorized, "Unauthorized", "A valid admin token is required.")
 			return
 		}
-		if h.cfg.AdminToken == "" {
-			h.fail(w, r, http.StatusForbidden, "Forbidden", "Merchant endpoints are disabled: no admin token is configured.")
+		if how != byToken && !safeMethod(r.Method) && h.checkOrigin(r) != nil {
+			h.refuseOrigin(w, r)
 			return
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="vipps"`)
-		h.fail(w, r, http.StatusUnauthorized, "Unauthorized", "A valid admin token is required.")
+		next(w, r.WithContext(context.WithValue(r.Context(), credentialKey{}, how)), actor)
 	}
 }
 
 // isMerchant reports whether the request carries merchant credentials, and
-// names the actor for the order history.
+// names the actor for the order history. Pages that only show use it; what
+// changes something goes through merchant.
 func (h *Handler) isMerchant(r *http.Request) (string, bool) {
+	actor, how := h.authenticate(r)
+	return actor, how != noCredential
+}
+
+// authenticate finds the request's merchant credentials: the admin token,
+// a user the web server authenticated, or the admin page's session, in
+// that order.
+func (h *Handler) authenticate(r *http.Request) (string, credential) {
+	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && h.cfg.AdminToken != "" && tokenEqual(got, h.cfg.AdminToken) {
+		return "admin-token", byToken
+	}
 	if user := merchantFrom(r.Context()); user != "" {
-		return user, true
+		return user, byServer
 	}
-	if h.cfg.AdminToken == "" {
-		return "", false
+	if h.validSession(r) {
+		return "admin-session", bySession
 	}
-	if h.validSession(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead || sameOrigin(r)) {
-		return "admin-session", true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || !tokenEqual(got, h.cfg.AdminToken) {
-		return "", false
-	}
-	return "admin-token", true
+	return "", noCredential
 }
 
 // tokenEqual compares in constant time; hashing first hides the length.

@@ -129,10 +129,14 @@ func (h *Handler) answerFailure(w http.ResponseWriter, r *http.Request, f failur
 
 // cameFrom is the page of this site the buyer came from (the cart, as a
 // rule), for the error page's way back: the Referer, if it is this site
-// and not one of the shop's own endpoints.
+// (the public URL's origin, or the request's own) and not one of the
+// shop's own endpoints.
 func (h *Handler) cameFrom(r *http.Request) string {
 	ref, err := url.Parse(r.Header.Get("Referer"))
-	if err != nil || ref.Host != r.Host || (ref.Scheme != "http" && ref.Scheme != "https") || h.Owns(ref.Path) {
+	if err != nil {
+		return ""
+	}
+	if o := originOf(ref.String()); o == "" || (o != h.origin && o != requestOrigin(r)) || h.Owns(ref.Path) {
 		return ""
 	}
 	return ref.RequestURI()
@@ -149,7 +153,11 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &tooBig):
 		h.fail(w, r, http.StatusRequestEntityTooLarge, "Request too large", "The request body is larger than this endpoint accepts.")
 	case errors.Is(err, errJSONOnly):
-		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported content type", "Send the body as JSON, with Content-Type: application/json (curl: -H 'Content-Type: application/json').")
+		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported content type", "Send the body as JSON, with Content-Type: application/json (curl: -H 'Content-Type: application/json'). "+
+			"An empty body (which means everything) is taken without it only with the admin token.")
+	case errors.Is(err, errFormOnly):
+		h.answerFailure(w, r, failure{status: http.StatusUnsupportedMediaType, title: "Unsupported content type",
+			detail: "Send the admin page's form (application/x-www-form-urlencoded).", page: "error.origin"})
 	case errors.Is(err, errUnsupportedType):
 		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported content type", "Send an HTML form (application/x-www-form-urlencoded) or JSON (application/json).")
 	case errors.As(err, &input):

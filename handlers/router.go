@@ -16,8 +16,13 @@ type Config struct {
 	// reaches the handler's boundary (in Caddy: {http.request.uuid}). It
 	// is asked only then. Nil: none.
 	RequestID func(*http.Request) string
-	// BasePath is where the endpoints live, e.g. /vipps.
+	// BasePath is where the endpoints live, e.g. /vipps: the path the
+	// requests arrive with.
 	BasePath string
+	// PublicURL is the shop's external URL (public_url). Its scheme and
+	// host are the origin that merchant requests a browser sends must come
+	// from (see checkOrigin). Empty: only the request's own origin.
+	PublicURL string
 	// MaxBodySize caps every request body, in bytes.
 	MaxBodySize int64
 	// AdminToken authorises merchant endpoints (Authorization: Bearer).
@@ -79,6 +84,8 @@ type Handler struct {
 	log      *zap.Logger
 	// qr keeps the links' QR images.
 	qr *qr.Cache
+	// origin is the public URL's scheme and host (see originOf).
+	origin string
 }
 
 // New builds the endpoint handler. Paths outside the base path are not
@@ -100,7 +107,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK", qr: qr.NewCache(qrCacheBytes)}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK", qr: qr.NewCache(qrCacheBytes), origin: originOf(cfg.PublicURL)}
 	if svc != nil {
 		h.currency = svc.Catalog().Currency()
 	}

@@ -225,7 +225,7 @@ func TestAdminPage(t *testing.T) {
 	form := url.Values{"reference": {ref}, "op": {"ship"}}
 	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(form.Encode()),
 		"Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie)
-	if resp.StatusCode != http.StatusUnauthorized {
+	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cookie post without origin (CSRF): %d", resp.StatusCode)
 	}
 	if o := storedOrder(t, ref); o.Status != "authorized" {
@@ -602,57 +602,39 @@ func categoryAt(t *testing.T, ref string) string {
 	return out.Category.OrderDetailsURL
 }
 
-// TestBasicAuthAdminUsers: with Caddy's basic_auth in front of the merchant
-// paths, a user named in admin_users ships without the token; another
-// authenticated user does not.
+// TestBasicAuthAdminUsers: with the README's basic_auth recipe in front
+// of the merchant paths, a user named in admin_users ships without the
+// token (from the shop's own origin); another authenticated user does not.
 func TestBasicAuthAdminUsers(t *testing.T) {
-	hash := func(pw string) string {
-		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(h)
+	recipe := staffRecipe(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("intern-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
 	}
-	startShop(t, shopConfig{
-		Site: "@staff path /vipps/admin /vipps/admin/* /vipps/orders /vipps/orders/*/ship\n\tbasic_auth @staff {\n\t\tstaff " + hash("staff-password") +
-			"\n\t\tintern " + hash("intern-password") + "\n\t}",
-		Extra: "admin_users staff",
-	})
-	ref := approvedWithoutList(t)
+	// A second user, whom Caddy authenticates but admin_users does not name.
+	recipe = strings.Replace(recipe, "\tstaff ", "\tintern "+string(hash)+"\n\tstaff ", 1)
+	startShop(t, shopConfig{Site: recipe, Extra: "admin_users staff"})
+	ref := approved(t, url.Values{"sku": {"socks"}})
+	ship := func(auth string) (*http.Response, []byte) {
+		return do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Authorization", auth, "Accept", "application/json",
+			"Content-Type", "application/json", "Origin", shopURL)
+	}
 	resp, _ := do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Accept", "application/json")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no credentials: %d", resp.StatusCode)
 	}
-	basic := func(user, pw string) string {
-		req, _ := http.NewRequest(http.MethodGet, "/", nil)
-		req.SetBasicAuth(user, pw)
-		return req.Header.Get("Authorization")
-	}
-	resp, body := do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Authorization", basic("intern", "intern-password"), "Accept", "application/json")
+	resp, body := ship(basicAuth("intern", "intern-password"))
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a user not in admin_users: %d %s", resp.StatusCode, body)
 	}
-	resp, body = do(t, http.MethodPost, shopURL+"/vipps/orders/"+ref+"/ship", nil, "Authorization", basic("staff", "staff-password"), "Accept", "application/json")
+	resp, body = ship(basicAuth("staff", "staff-password"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"captured"`) {
 		t.Fatalf("staff ships: %d %s", resp.StatusCode, body)
 	}
-	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Authorization", basic("staff", "staff-password"))
+	resp, body = do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Authorization", basicAuth("staff", "staff-password"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), ref) {
 		t.Fatalf("staff opens the admin page: %d", resp.StatusCode)
 	}
-}
-
-// approvedWithoutList creates and approves an order, waiting at Vipps
-// (the merchant list is behind basic_auth in that test).
-func approvedWithoutList(t *testing.T) string {
-	t.Helper()
-	ref, _ := checkout(t, url.Values{"sku": {"socks"}})
-	simPost(t, "/_sim/payments/"+ref+"/approve", "")
-	waitFor(t, "authorized", func() bool {
-		resp, body := do(t, http.MethodGet, shopURL+"/vipps/orders/"+ref, nil)
-		return resp.StatusCode == 200 && strings.Contains(string(body), `"authorized"`)
-	})
-	return ref
 }
 
 // TestAdminPageShowsFailingNotifications: a merchant endpoint that keeps
