@@ -35,6 +35,9 @@ type adminPage struct {
 	ProblemErrors           []string
 	// Basic: merchant pages are off (no token, no admin user).
 	Basic bool
+	// SignOut: the merchant signed in on the page (a session cookie),
+	// and can sign out there; a user the web server authenticated cannot.
+	SignOut bool
 	// Link is set when the page lists the orders of one payment link.
 	Link string
 }
@@ -44,7 +47,8 @@ type adminPage struct {
 // sign-in form that takes the admin token.
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 	l := h.lang(r)
-	if _, ok := h.isMerchant(r); !ok {
+	_, how := h.authenticate(r)
+	if how == noCredential {
 		status := http.StatusOK
 		if h.cfg.AdminToken == "" {
 			status = http.StatusForbidden
@@ -67,7 +71,8 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	page := adminPage{frame: h.frame(l, l.T("admin.title")), Next: next, Status: r.URL.Query().Get("status"), Nonce: newNonce(), Link: f.Link}
+	page := adminPage{frame: h.frame(l, l.T("admin.title")), Next: next, Status: r.URL.Query().Get("status"), Nonce: newNonce(), Link: f.Link,
+		SignOut: how == bySession}
 	page.Notice, page.Problem, page.Detail = h.adminMessage(l, r.URL.Query())
 	for _, o := range orders {
 		page.Orders = append(page.Orders, h.merchantOrder(o, now))
@@ -86,10 +91,15 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.cfg.BasePath+"/admin?problem=token", http.StatusSeeOther)
 		return
 	}
+	generation, err := h.sessionGeneration()
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
 	expires := time.Now().Add(adminSessionTTL)
 	http.SetCookie(w, &http.Cookie{
 		Name:     adminCookie,
-		Value:    h.sessionValue(expires),
+		Value:    h.sessionValue(expires, generation),
 		Path:     h.cfg.BasePath,
 		Expires:  expires,
 		HttpOnly: true,
@@ -99,25 +109,51 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
 }
 
-// adminLogout serves POST {base}/admin/logout. Like every request that
+// adminLogout serves POST {base}/admin/logout: it ends every session of
+// the admin page, on every instance of the shop (the sessions' generation
+// in the store is replaced, and every cookie signed with the old one is
+// refused), and clears this browser's cookie. Like every request that
 // changes something, it must come from the shop's own pages.
 func (h *Handler) adminLogout(w http.ResponseWriter, r *http.Request) {
 	if h.checkOrigin(r) != nil {
 		h.refuseOrigin(w, r)
 		return
 	}
+	if h.validSession(r) {
+		if err := h.svc.EndAdminSessions(); err != nil {
+			h.failErr(w, r, err)
+			return
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: h.cfg.BasePath, MaxAge: -1, HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
 }
 
-func (h *Handler) sessionValue(expires time.Time) string {
+// sessionGeneration is the generation the admin sessions are signed with
+// now ("" until the first sign-out).
+func (h *Handler) sessionGeneration() (string, error) {
+	if h.svc == nil {
+		return "", nil
+	}
+	return h.svc.AdminSessionGeneration()
+}
+
+// sessionValue is the cookie of a session that expires then, signed with
+// the admin token over its expiry and the sessions' generation.
+func (h *Handler) sessionValue(expires time.Time, generation string) string {
 	exp := strconv.FormatInt(expires.Unix(), 10)
 	m := hmac.New(sha256.New, []byte(h.cfg.AdminToken))
-	m.Write([]byte("vipps-admin-session|" + exp))
+	if generation == "" {
+		m.Write([]byte("vipps-admin-session|" + exp))
+	} else {
+		m.Write([]byte("vipps-admin-session|" + generation + "|" + exp))
+	}
 	return exp + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// validSession checks the admin cookie's signature and expiry.
+// validSession checks the admin cookie's signature and expiry, and that it
+// was signed in the sessions' current generation (no sign-out since). A
+// store that cannot be read signs no one in.
 func (h *Handler) validSession(r *http.Request) bool {
 	if h.cfg.AdminToken == "" {
 		return false
@@ -134,7 +170,12 @@ func (h *Handler) validSession(r *http.Request) bool {
 	if err != nil || time.Now().Unix() > n {
 		return false
 	}
-	return hmac.Equal([]byte(c.Value), []byte(h.sessionValue(time.Unix(n, 0))))
+	generation, err := h.sessionGeneration()
+	if err != nil {
+		h.log.Warn("reading the admin sessions' generation", zapErr(err))
+		return false
+	}
+	return hmac.Equal([]byte(c.Value), []byte(h.sessionValue(time.Unix(n, 0), generation)))
 }
 
 // problems lists the background work that keeps failing, in the page's

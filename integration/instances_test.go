@@ -432,6 +432,26 @@ func TestThreeInstancesOnPostgres(t *testing.T) {
 			break
 		}
 	}
+	// Sign out ends the admin sessions on every instance: a session made
+	// on the first, signed out on the second, signs no one in on the third.
+	_, _, h, err := try(http.MethodPost, instanceURL(0)+"/vipps/admin/login", "token="+adminToken, "Content-Type", "application/x-www-form-urlencoded")
+	cookie, _, _ := strings.Cut(h.Get("Set-Cookie"), ";")
+	if err != nil || !strings.HasPrefix(cookie, "vipps_admin=") {
+		t.Fatalf("sign in on instance 1: %v %q", err, cookie)
+	}
+	signedIn := func(i int) bool {
+		code, body, _, err := try(http.MethodGet, instanceURL(i)+"/vipps/admin", "", "Cookie", cookie, "Accept", "text/html")
+		return err == nil && code == http.StatusOK && strings.Contains(body, `id="orders"`)
+	}
+	if !signedIn(2) {
+		t.Fatal("a session made on instance 1 does not sign in on instance 3")
+	}
+	if code, _, _, err := try(http.MethodPost, instanceURL(1)+"/vipps/admin/logout", "", "Cookie", cookie, "Origin", lbURL); err != nil || code != http.StatusSeeOther {
+		t.Fatalf("sign out on instance 2: %d %v", code, err)
+	}
+	if signedIn(2) || signedIn(0) {
+		t.Fatal("after signing out on instance 2 the session still signs in on instances 3 or 1")
+	}
 	t.Logf("instances 3, buyers %d, kills %d, PostgreSQL restarts 1; orders acknowledged %d, orders %d, payments at vipps %d, shipped %d, receipts %d; lost %d, double-applied %d",
 		buyers, kills, len(acked), len(local), len(payments), len(shipped), len(receipts), lost, doubles)
 }

@@ -188,3 +188,67 @@ func TestMerchantActionsProveWhereTheyComeFrom(t *testing.T) {
 	}
 	moved("after the token's refund of the rest", 49700, 49700)
 }
+
+// TestAdminSessionEndsAtSignOut: the admin page's session cookie acts
+// only from the shop's own origin (scheme included), and Sign out ends it
+// (and every other session of the shop), so a copied cookie is worthless
+// after it.
+func TestAdminSessionEndsAtSignOut(t *testing.T) {
+	startShop(t, shopConfig{})
+	ref := approved(t, twoItems())
+	login := func() string {
+		t.Helper()
+		resp, _ := postForm(t, "/vipps/admin/login", url.Values{"token": {adminToken}})
+		c := resp.Cookies()
+		if resp.StatusCode != http.StatusSeeOther || len(c) != 1 || c[0].Path != "/vipps" {
+			t.Fatalf("sign in: %d %+v", resp.StatusCode, c)
+		}
+		return c[0].Name + "=" + c[0].Value
+	}
+	signedIn := func(cookie string) bool {
+		t.Helper()
+		_, body := do(t, http.MethodGet, shopURL+"/vipps/admin", nil, "Cookie", cookie, "Accept", "text/html")
+		return strings.Contains(string(body), `data-reference="`+ref+`"`)
+	}
+	ship := url.Values{"reference": {ref}, "op": {"ship"}}
+	first, second := login(), login()
+	if !signedIn(first) || !signedIn(second) {
+		t.Fatal("the sessions do not show the admin page")
+	}
+	resp, _ := do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(ship.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", first, "Origin", "https://localhost:9080")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a post with the session from the shop's host over https (the shop is http): %d", resp.StatusCode)
+	}
+	if o := storedOrder(t, ref); o.Payment.Captured != 0 {
+		t.Fatalf("the post from another scheme shipped: %+v", o.Payment)
+	}
+	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/logout", nil, "Cookie", first, "Origin", "http://evil.example")
+	if resp.StatusCode != http.StatusForbidden || !signedIn(first) {
+		t.Fatalf("sign-out from another site: %d", resp.StatusCode)
+	}
+	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/logout", nil, "Cookie", first, "Origin", shopURL)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("sign out: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+	if signedIn(first) || signedIn(second) {
+		t.Fatalf("after sign-out the old cookies still show the admin page (first %v, second %v)", signedIn(first), signedIn(second))
+	}
+	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(ship.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", first, "Origin", shopURL)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a post with the signed-out cookie: %d", resp.StatusCode)
+	}
+	if o := storedOrder(t, ref); o.Payment.Captured != 0 {
+		t.Fatalf("the signed-out cookie shipped: %+v", o.Payment)
+	}
+	third := login()
+	if !signedIn(third) {
+		t.Fatal("a new sign-in after sign-out does not work")
+	}
+	resp, _ = do(t, http.MethodPost, shopURL+"/vipps/admin/action", strings.NewReader(ship.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", third, "Origin", shopURL)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=capture") {
+		t.Fatalf("ship with the new session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
