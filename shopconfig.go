@@ -62,14 +62,19 @@ type ShopConfig struct {
 	// PublicURL is the shop's external base URL, e.g.
 	// https://shop.example.com. The returnUrl and the webhook URL are built
 	// from it, never from a request's Host header, and webhooks are verified
-	// against it, so a proxy or CDN in front may rewrite Host and path. Its
-	// scheme and host are the origin the merchant's browser requests must
-	// come from. Required outside the simulator, where it must be https;
-	// the simulator derives it from the address of the site that serves the
-	// shop (":8080" → http://localhost:8080).
+	// against it, so a proxy or CDN in front may rewrite Host and path. A
+	// path in it (https://example.com/shop) is a prefix that a proxy in
+	// front strips: every address the shop gives a browser or Vipps starts
+	// with it, then BasePath. Its scheme and host are the origin the
+	// merchant's browser requests must come from. Required outside the
+	// simulator, where it must be https; the simulator derives it from the
+	// address of the site that serves the shop (":8080" →
+	// http://localhost:8080).
 	PublicURL string `json:"public_url,omitempty"`
 
-	// BasePath is where the endpoints live. Default: /vipps.
+	// BasePath is where the endpoints live, as the requests reach Caddy
+	// (after a proxy in front has stripped the path of PublicURL).
+	// Default: /vipps.
 	BasePath string `json:"base_path,omitempty"`
 
 	// ReferencePrefix starts every order reference; use a different one per
@@ -127,7 +132,9 @@ type ShopConfig struct {
 	// MobilePay. Default: auto.
 	Brand string `json:"brand,omitempty"`
 
-	// ShopURL is the link back to the shop on built-in pages. Default: /.
+	// ShopURL is the link back to the shop on built-in pages. Default: the
+	// path of PublicURL with a slash (/, or /shop/ for
+	// https://example.com/shop).
 	ShopURL string `json:"shop_url,omitempty"`
 
 	// ShopName is the shop's name, shown at the top of every built-in page

@@ -88,7 +88,7 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil || !tokenEqual(r.PostForm.Get("token"), h.cfg.AdminToken) {
-		http.Redirect(w, r, h.cfg.BasePath+"/admin?problem=token", http.StatusSeeOther)
+		http.Redirect(w, r, h.path("/admin?problem=token"), http.StatusSeeOther)
 		return
 	}
 	generation, err := h.sessionGeneration()
@@ -100,13 +100,13 @@ func (h *Handler) adminLogin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     adminCookie,
 		Value:    h.sessionValue(expires, generation),
-		Path:     h.cfg.BasePath,
+		Path:     h.path(""),
 		Expires:  expires,
 		HttpOnly: true,
 		Secure:   h.cfg.SecureCookies,
 		SameSite: http.SameSiteStrictMode,
 	})
-	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
+	http.Redirect(w, r, h.path("/admin"), http.StatusSeeOther)
 }
 
 // adminLogout serves POST {base}/admin/logout: it ends every session of
@@ -125,8 +125,8 @@ func (h *Handler) adminLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: h.cfg.BasePath, MaxAge: -1, HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, h.cfg.BasePath+"/admin", http.StatusSeeOther)
+	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: "", Path: h.path(""), MaxAge: -1, HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, h.path("/admin"), http.StatusSeeOther)
 }
 
 // sessionGeneration is the generation the admin sessions are signed with

@@ -161,7 +161,7 @@ func (h *Handler) adminBack(w http.ResponseWriter, r *http.Request, kind, what, 
 	for i := 0; i+1 < len(more); i += 2 {
 		q.Set(more[i], more[i+1])
 	}
-	http.Redirect(w, r, h.cfg.BasePath+"/admin?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, h.path("/admin?"+q.Encode()), http.StatusSeeOther)
 }
 
 var referenceLike = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)

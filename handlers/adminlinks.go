@@ -85,7 +85,7 @@ func (h *Handler) adminLinks(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) adminLink(l *state.Link) adminLink {
 	return adminLink{LinkView: h.linkView(l), QRPath: h.payPath(l.Token) + "/qr.svg", KioskPath: h.payPath(l.Token) + "/kiosk",
-		OrdersPath: h.cfg.BasePath + "/admin?link=" + url.QueryEscape(l.ID)}
+		OrdersPath: h.path("/admin?link=" + url.QueryEscape(l.ID))}
 }
 
 // adminLinkAction serves POST {base}/admin/links from the links page (its
@@ -96,7 +96,7 @@ func (h *Handler) adminLink(l *state.Link) adminLink {
 // form's key makes a second press find the first one's link.
 func (h *Handler) adminLinkAction(w http.ResponseWriter, r *http.Request, _ string) {
 	back := func(q url.Values) {
-		http.Redirect(w, r, h.cfg.BasePath+"/admin/links?"+q.Encode(), http.StatusSeeOther)
+		http.Redirect(w, r, h.path("/admin/links?"+q.Encode()), http.StatusSeeOther)
 	}
 	if err := readAdminForm(r, "op"); err != nil {
 		h.failErr(w, r, err)
@@ -201,5 +201,5 @@ func (h *Handler) adminCreate(r *http.Request, f url.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return h.cfg.BasePath + "/admin/links?created=" + url.QueryEscape(l.ID), nil
+	return h.path("/admin/links?created=" + url.QueryEscape(l.ID)), nil
 }

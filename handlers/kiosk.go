@@ -79,7 +79,7 @@ func (h *Handler) startLinkKiosk(w http.ResponseWriter, r *http.Request) {
 	// The kiosk's screen keeps the link, to offer the next payment; a
 	// kiosk page opened anywhere else shows none (its reference is no key
 	// to the link).
-	http.SetCookie(w, &http.Cookie{Name: kioskCookie, Value: token, Path: h.cfg.BasePath + "/kiosk/", MaxAge: int(kioskLife / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: kioskCookie, Value: token, Path: h.path("/kiosk/"), MaxAge: int(kioskLife / time.Second),
 		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 	h.toKiosk(w, r, res.Order.Reference)
 }
@@ -131,7 +131,7 @@ func (h *Handler) counterSale(w http.ResponseWriter, r *http.Request, _ string) 
 		kiosk := h.kioskPath(ref)
 		w.Header().Set("X-Vipps-Reference", ref)
 		w.Header().Set("Location", kiosk)
-		writeJSON(w, http.StatusCreated, CounterSaleResponse{Reference: ref, KioskURL: h.svc.Config().PublicURL + kiosk})
+		writeJSON(w, http.StatusCreated, CounterSaleResponse{Reference: ref, KioskURL: h.absolute(kiosk)})
 		return decided, ""
 	})
 }
@@ -144,7 +144,7 @@ type CounterSaleResponse struct {
 }
 
 func (h *Handler) kioskPath(ref string) string {
-	return h.cfg.BasePath + "/kiosk/" + url.PathEscape(ref)
+	return h.path("/kiosk/" + url.PathEscape(ref))
 }
 
 func (h *Handler) toKiosk(w http.ResponseWriter, r *http.Request, ref string) {
@@ -167,7 +167,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := h.lang(r)
 	page := kioskPage{frame: h.frame(lang, lang.T("kiosk.title")), Description: o.Description, Amount: o.Amount, Currency: o.Currency,
-		Reference: o.Reference, StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference), ReturnURL: h.kioskPath(o.Reference)}
+		Reference: o.Reference, StatusURL: h.path("/orders/" + url.PathEscape(o.Reference)), ReturnURL: h.kioskPath(o.Reference)}
 	l := h.kioskLinkFor(r, o)
 	if l != nil {
 		page.StartURL = h.payPath(l.Token) + "/kiosk"

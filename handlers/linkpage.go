@@ -126,7 +126,7 @@ func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) {
 	ref := res.Order.Reference
 	target := res.RedirectURL
 	if pay.Flow == shop.FlowPush {
-		target = h.cfg.BasePath + "/return?reference=" + url.QueryEscape(ref)
+		target = h.path("/return?reference=" + url.QueryEscape(ref))
 	}
 	w.Header().Set("X-Vipps-Reference", ref)
 	if prefersJSON(r) {
@@ -211,7 +211,7 @@ func (h *Handler) linkQR(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, refusalOf(status))
 		return
 	}
-	h.writeQR(w, r, h.svc.Config().PublicURL+h.payPath(l.Token), r.PathValue("format"))
+	h.writeQR(w, r, h.absolute(h.payPath(l.Token)), r.PathValue("format"))
 }
 
 // qrCacheBytes bounds the QR images kept in memory: some hundred links at

@@ -171,7 +171,7 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, actor strin
 			h.failErr(w, r, err)
 			return failedOutcome(err), ""
 		}
-		w.Header().Set("Location", h.cfg.BasePath+"/links/"+l.ID)
+		w.Header().Set("Location", h.path("/links/"+url.PathEscape(l.ID)))
 		writeJSON(w, http.StatusCreated, h.linkView(l))
 		return decided, ""
 	})
@@ -268,11 +268,11 @@ func pageLimit(q url.Values) (int, error) {
 
 // payPath is the path of a link's page.
 func (h *Handler) payPath(token string) string {
-	return h.cfg.BasePath + "/pay/" + url.PathEscape(token)
+	return h.path("/pay/" + url.PathEscape(token))
 }
 
 func (h *Handler) linkView(l *state.Link) LinkView {
-	abs := h.svc.Config().PublicURL + h.payPath(l.Token)
+	abs := h.absolute(h.payPath(l.Token))
 	v := LinkView{
 		ID: l.ID, Status: h.svc.LinkStatus(l), URL: abs, QRSVG: abs + "/qr.svg", QRPNG: abs + "/qr.png", KioskURL: abs + "/kiosk",
 		Description: l.Description, Items: buyerItems(l.Items), Amount: l.Amount, Currency: l.Currency, Reusable: l.Reusable,

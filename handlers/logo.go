@@ -43,7 +43,7 @@ func (h *Handler) logoSrc() string {
 	case h.cfg.LogoURL != "":
 		return h.cfg.LogoURL
 	case len(h.cfg.Logo) > 0:
-		return h.cfg.BasePath + "/logo"
+		return h.path("/logo")
 	}
 	return ""
 }

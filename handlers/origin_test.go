@@ -70,3 +70,25 @@ func TestCheckOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserPathsCarryThePublicPrefix: behind a proxy that strips /shop,
+// every address written for a browser starts with it.
+func TestBrowserPathsCarryThePublicPrefix(t *testing.T) {
+	h := New(nil, Config{BasePath: "/vipps", PublicURL: "https://shop.example.com/shop/"})
+	if got := h.path("/admin"); got != "/shop/vipps/admin" {
+		t.Errorf("path = %q", got)
+	}
+	if got := h.absolute(h.payPath("abc")); got != "https://shop.example.com/shop/vipps/pay/abc" {
+		t.Errorf("a link's address = %q", got)
+	}
+	if got := h.cfg.ShopURL; got != "/shop/" {
+		t.Errorf("the way back to the shop = %q", got)
+	}
+	if got := h.frame(h.lang(httptest.NewRequest("GET", "/", nil)), "x").Base; got != "/shop/vipps" {
+		t.Errorf("the pages' base = %q", got)
+	}
+	plain := New(nil, Config{BasePath: "/vipps", PublicURL: "http://localhost:8080"})
+	if got, shop := plain.path("/admin"), plain.cfg.ShopURL; got != "/vipps/admin" || shop != "/" {
+		t.Errorf("without a prefix: path %q, shop %q", got, shop)
+	}
+}

@@ -42,7 +42,7 @@ type frame struct {
 }
 
 func (h *Handler) frame(l *Lang, title string) frame {
-	return frame{L: l, Title: title, ShopURL: h.cfg.ShopURL, Logo: h.logoSrc(), Base: h.cfg.BasePath}
+	return frame{L: l, Title: title, ShopURL: h.cfg.ShopURL, Logo: h.logoSrc(), Base: h.path("")}
 }
 
 type errorPage struct {

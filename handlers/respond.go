@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -136,7 +137,7 @@ func (h *Handler) cameFrom(r *http.Request) string {
 	if err != nil {
 		return ""
 	}
-	if o := originOf(ref.String()); o == "" || (o != h.origin && o != requestOrigin(r)) || h.Owns(ref.Path) {
+	if o := originOf(ref.String()); o == "" || (o != h.origin && o != requestOrigin(r)) || ref.Path == h.web || strings.HasPrefix(ref.Path, h.web+"/") {
 		return ""
 	}
 	return ref.RequestURI()

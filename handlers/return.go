@@ -34,13 +34,13 @@ func (h *Handler) returnPage(w http.ResponseWriter, r *http.Request) {
 
 // redirect sends the buyer to a configured page or to a built-in one.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, configured, builtin, ref string) {
-	target := h.cfg.BasePath + builtin
+	target := h.path(builtin)
 	if configured != "" {
 		target = configured
 	}
 	u, err := url.Parse(target)
 	if err != nil {
-		u = &url.URL{Path: h.cfg.BasePath + builtin}
+		u = &url.URL{Path: h.path(builtin)}
 	}
 	q := u.Query()
 	q.Set("reference", ref)
@@ -53,8 +53,8 @@ func (h *Handler) orderPage(l *Lang, title string, o *state.Order) orderPage {
 	return orderPage{
 		frame:     h.frame(l, title),
 		Order:     buyerView(o),
-		StatusURL: h.cfg.BasePath + "/orders/" + url.PathEscape(o.Reference),
-		ReturnURL: h.cfg.BasePath + "/return?reference=" + url.QueryEscape(o.Reference),
+		StatusURL: h.path("/orders/" + url.PathEscape(o.Reference)),
+		ReturnURL: h.path("/return?reference=" + url.QueryEscape(o.Reference)),
 		Push:      o.Flow == shop.FlowPush,
 	}
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"go.uber.org/zap"
@@ -19,9 +20,14 @@ type Config struct {
 	// BasePath is where the endpoints live, e.g. /vipps: the path the
 	// requests arrive with.
 	BasePath string
-	// PublicURL is the shop's external URL (public_url). Its scheme and
-	// host are the origin that merchant requests a browser sends must come
-	// from (see checkOrigin). Empty: only the request's own origin.
+	// PublicURL is the shop's external URL (public_url), e.g.
+	// https://example.com/shop. Its path is a prefix that a proxy in front
+	// strips: every address the handler writes for a browser (redirects,
+	// the pages' links and forms, the status the waiting page polls,
+	// cookie paths) starts with it, then BasePath. Its scheme and host are
+	// the origin that merchant requests a browser sends must come from
+	// (see checkOrigin). Empty: no prefix, and only the request's own
+	// origin.
 	PublicURL string
 	// MaxBodySize caps every request body, in bytes.
 	MaxBodySize int64
@@ -33,7 +39,8 @@ type Config struct {
 	// pages; the reference is appended as ?reference=R.
 	SuccessURL string
 	CancelURL  string
-	// ShopURL is the link back to the shop on built-in pages. Default "/".
+	// ShopURL is the link back to the shop on built-in pages. Default: the
+	// path of PublicURL, with a slash ("/").
 	ShopURL string
 	// Language of the built-in pages when the browser asks for none we
 	// have (en, nb, da, sv, fi). Default: en.
@@ -84,8 +91,11 @@ type Handler struct {
 	log      *zap.Logger
 	// qr keeps the links' QR images.
 	qr *qr.Cache
-	// origin is the public URL's scheme and host (see originOf).
+	// origin is the public URL's scheme and host (see originOf); web is
+	// where browsers find the endpoints: the public URL's path, then the
+	// base path.
 	origin string
+	web    string
 }
 
 // New builds the endpoint handler. Paths outside the base path are not
@@ -95,8 +105,9 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = 64 << 10
 	}
+	origin, prefix := publicOriginAndPath(cfg.PublicURL)
 	if cfg.ShopURL == "" {
-		cfg.ShopURL = "/"
+		cfg.ShopURL = prefix + "/"
 	}
 	if _, ok := messages[cfg.Language]; !ok {
 		cfg.Language = defaultLanguage
@@ -107,7 +118,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK", qr: qr.NewCache(qrCacheBytes), origin: originOf(cfg.PublicURL)}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, currency: "NOK", qr: qr.NewCache(qrCacheBytes), origin: origin, web: prefix + cfg.BasePath}
 	if svc != nil {
 		h.currency = svc.Catalog().Currency()
 	}
@@ -144,6 +155,31 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST "+p+"/admin/links", h.merchant(h.adminLinkAction))
 	h.mux.HandleFunc(p+"/", h.notFound)
 	return h
+}
+
+// publicOriginAndPath splits the public URL into its origin and its path
+// (without a trailing slash).
+func publicOriginAndPath(publicURL string) (origin, path string) {
+	if publicURL == "" {
+		return "", ""
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return "", ""
+	}
+	return originOf(publicURL), strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// path is the address a browser uses for p under the base path (p starts
+// with a slash, or is empty for the base path itself): with the public
+// URL's path in front, e.g. /shop/vipps/admin.
+func (h *Handler) path(p string) string {
+	return h.web + p
+}
+
+// absolute is the full public address of a path made by path.
+func (h *Handler) absolute(path string) string {
+	return h.origin + path
 }
 
 // Owns reports whether a path is under the base path.

@@ -7,7 +7,9 @@
 //  - keeps the cart in localStorage: a product's button adds to it, and the
 //    header counts what is in it.
 // Without JavaScript every product's form still posts to /vipps/checkout
-// and buys that product at once.
+// and buys that product at once. The site's addresses are relative
+// ("vipps/checkout", "vipps/shop.json"), so it works as well under a path
+// prefix that a proxy strips (public_url https://example.com/shop).
 "use strict";
 
 window.demoShop = (async function () {
@@ -20,7 +22,7 @@ window.demoShop = (async function () {
 	let texts = {};
 	try {
 		const [shopResp, textResp] = await Promise.all([
-			fetch("/vipps/shop.json", { headers: { Accept: "application/json" } }),
+			fetch("vipps/shop.json", { headers: { Accept: "application/json" } }),
 			fetch("texts.json"),
 		]);
 		if (shopResp.ok) {
