@@ -62,9 +62,9 @@ type browser struct {
 	shots     int
 }
 
-// startBrowser starts chromium headless with a throw-away profile. It is
-// closed when the test ends.
-func startBrowser(t *testing.T) *browser {
+// startBrowser starts chromium headless with a throw-away profile (and
+// the given options besides). It is closed when the test ends.
+func startBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	exe := browserPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -79,6 +79,7 @@ func startBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-quic", true),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	// A chromium that dies while starting (it happens now and then on a
 	// busy machine, with nothing on its stderr) is started again, twice
 	// at most, with a fresh profile.

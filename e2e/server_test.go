@@ -55,6 +55,28 @@ func startShop(t *testing.T, settings ...string) *shop {
 // given ("" leaves public_url out).
 func startSite(t *testing.T, siteAddr, publicURL string, settings ...string) *shop {
 	t.Helper()
+	return startConfig(t, site{addr: siteAddr, publicURL: publicURL, settings: settings})
+}
+
+// site is the in-process Caddy's config: the demo shop's site, and what
+// else a test puts around it.
+type site struct {
+	// addr is the shop's site address; publicURL its public_url (""
+	// leaves it out).
+	addr, publicURL string
+	// directives are more directives of the shop's site, before its vipps
+	// block (basic_auth, for one).
+	directives string
+	// sites are more site blocks: a proxy in front of the shop, another
+	// site's pages.
+	sites string
+	// settings are more lines for the vipps block.
+	settings []string
+}
+
+// startConfig loads the site into the in-process Caddy (see startShop).
+func startConfig(t *testing.T, c site) *shop {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("the browser walks start Caddy and chromium; not run with -short")
 	}
@@ -75,7 +97,7 @@ func startSite(t *testing.T, siteAddr, publicURL string, settings ...string) *sh
 		LoadRequestTimeout: 30 * time.Second,
 		TestRequestTimeout: 30 * time.Second,
 	})
-	tester.InitServer(shopConfig(tmp, simAddr, siteAddr, publicURL, settings), "caddyfile")
+	tester.InitServer(shopConfig(tmp, simAddr, c), "caddyfile")
 	started = true
 	if t.Failed() {
 		t.FailNow()
@@ -106,14 +128,14 @@ func startSite(t *testing.T, siteAddr, publicURL string, settings ...string) *sh
 
 // shopConfig is examples/Caddyfile adapted to the test: the test's ports
 // and admin address, temporary storage, and the simulator on a free port.
-func shopConfig(tmp, simAddr, siteAddr, publicURL string, settings []string) string {
+func shopConfig(tmp, simAddr string, c site) string {
 	slash := filepath.ToSlash
-	extra := strings.Join(settings, "\n\t\t")
+	extra := strings.Join(c.settings, "\n\t\t")
 	if !strings.Contains(extra, "currency ") {
 		extra = "currency NOK\n\t\t" + extra
 	}
-	if publicURL != "" {
-		extra = "public_url " + publicURL + "\n\t\t" + extra
+	if c.publicURL != "" {
+		extra = "public_url " + c.publicURL + "\n\t\t" + extra
 	}
 	return fmt.Sprintf(`{
 	admin localhost:%d
@@ -127,6 +149,7 @@ func shopConfig(tmp, simAddr, siteAddr, publicURL string, settings []string) str
 
 %s {
 	root * ../examples/site
+	%s
 
 	vipps {
 		environment simulator
@@ -144,8 +167,9 @@ func shopConfig(tmp, simAddr, siteAddr, publicURL string, settings []string) str
 
 	file_server
 }
+%s
 `, adminPort, httpPort, httpsPort, slash(filepath.Join(tmp, "caddy")),
-		siteAddr, simAddr, extra, adminToken, slash(filepath.Join(tmp, "vipps")))
+		c.addr, strings.ReplaceAll(c.directives, "\n", "\n\t"), simAddr, extra, adminToken, slash(filepath.Join(tmp, "vipps")), c.sites)
 }
 
 // emptyConfig replaces the shop at the end of a test, so that the vipps
