@@ -34,12 +34,16 @@ func newObserver(ctx caddy.Context, log *zap.Logger, m *metricSet) *observer {
 
 // OrderChanged implements shop.Observer.
 func (o *observer) OrderChanged(before, after *state.Order, src state.Source) {
-	if before != nil && before.Status == after.Status {
-		return
-	}
 	outcome := string(after.Status)
-	if before == nil {
+	switch {
+	case before == nil:
 		outcome = "created"
+	case before.Status != after.Status:
+	case after.Status == state.StatusPending && !before.PaymentKnown() && after.PaymentKnown():
+		// Stored pending before its create was sent; now Vipps has
+		// confirmed the payment that waits for the buyer.
+	default:
+		return
 	}
 	o.metrics.orders.WithLabelValues(outcome).Inc()
 	if src == state.SourcePoller && after.Payment.Authorized > 0 && (before == nil || before.Payment.Authorized == 0) {

@@ -19,8 +19,15 @@ type MerchantOrder struct {
 	// Final and Paid are as in the buyer's view: the payment's outcome is
 	// decided; the buyer paid (a waiting or kiosk page polls them, also in
 	// a browser signed in as the merchant).
-	Final     bool        `json:"final"`
-	Paid      bool        `json:"paid"`
+	Final bool `json:"final"`
+	Paid  bool `json:"paid"`
+	// AtVipps is set once Vipps has confirmed the payment (its answer to
+	// the create call, or a look at Vipps). An order is pending from the
+	// moment it is stored, just before its create is sent: a pending
+	// order without it may have its create in flight, and is marked
+	// failed if Vipps never got it. A cancel sends the create again with
+	// the order's key first, so it also cancels such a payment.
+	AtVipps   bool        `json:"at_vipps"`
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 	Items     []BuyerItem `json:"items"`
@@ -147,6 +154,7 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 		Status:       string(o.Status),
 		Final:        !o.Status.Pending(),
 		Paid:         o.Payment.Authorized > 0,
+		AtVipps:      o.PaymentKnown(),
 		CreatedAt:    o.CreatedAt,
 		UpdatedAt:    o.UpdatedAt,
 		Items:        buyerView(o).Items,

@@ -218,6 +218,7 @@ func twoItems() url.Values {
 type orderJSON struct {
 	Reference string `json:"reference"`
 	Status    string `json:"status"`
+	AtVipps   bool   `json:"at_vipps"`
 	Receipt   string `json:"receipt"`
 	Payment   struct {
 		Amount     int64 `json:"amount"`

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"errors"
 
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
@@ -10,7 +11,19 @@ import (
 // before: before any capture the whole payment, after partial captures the
 // rest. A payment the buyer has not approved yet is terminated. Captured
 // money must be refunded instead.
+//
+// An order is stored pending before its create is sent, so the merchant
+// may cancel it before Vipps has confirmed its payment (the create in
+// flight, or its answer lost). The create is then sent again with the
+// order's key first: Vipps answers with the payment the first one made,
+// or makes it now, and no create still on its way can make another; that
+// payment is then cancelled. Vipps refusing it leaves the order failed,
+// with nothing to cancel; Vipps not answering leaves everything as it
+// was (503: try again).
 func (s *Service) Cancel(ctx context.Context, ref string, c Caller) (*state.Order, *state.Operation, error) {
+	if err := s.confirmCreate(ctx, ref); err != nil {
+		return nil, nil, err
+	}
 	return s.runOperation(ctx, ref, OpCancel, c, func(o *state.Order, op *state.Operation) error {
 		p := o.Payment
 		switch {
@@ -29,4 +42,20 @@ func (s *Service) Cancel(ctx context.Context, ref string, c Caller) (*state.Orde
 		}
 		return &StateError{Reference: o.Reference, Status: string(o.Status), Reason: reason}
 	})
+}
+
+// confirmCreate makes sure that a pending order's payment is known at
+// Vipps, sending its create again with the order's key when it is not.
+// Errors reading the order are left to the operation that follows.
+func (s *Service) confirmCreate(ctx context.Context, ref string) error {
+	o, err := s.Order(ref)
+	if err != nil || o.PaymentKnown() || !o.Status.Pending() {
+		return nil
+	}
+	_, err = s.resumePayment(ctx, o)
+	var rejected *RejectedError
+	if errors.As(err, &rejected) {
+		return nil // the order is failed now, which the plan tells
+	}
+	return err
 }

@@ -33,12 +33,17 @@ type CheckoutResult struct {
 // shop and the cart's products collect, and with shipping options it makes
 // an Express payment where the buyer picks delivery in the app.
 //
+// The order is stored as pending, in one synced commit, before Vipps
+// hears of it; Vipps' answer is recorded without a sync of its own (see
+// state.Store.RecordCreated).
+//
 // Bad input returns an InputError and stores nothing. If Vipps refuses the
 // payment for good, the order is marked failed and a RejectedError returned.
 // If Vipps cannot be reached, an UnavailableError is returned and the order
-// stays "new": the poller later finds out whether the payment exists at
-// Vipps and follows it (the buyer has been told to try again, so a payment
-// that does exist simply expires unpaid).
+// stays pending with its payment not known: the poller later finds out
+// whether the payment exists at Vipps and follows it, or marks the order
+// failed when Vipps never got it (the buyer has been told to try again, so
+// a payment that does exist simply expires unpaid).
 func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutResult, error) {
 	phone, err := NormalizePhone(req.Phone, MarketOf(s.catalog.Currency()))
 	if err != nil {
@@ -56,7 +61,7 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Create(o); err != nil {
+	if err := s.store.Create(o, s.createdJobs(o)...); err != nil {
 		return nil, storeNew(err)
 	}
 	s.created(o, phone)
@@ -89,15 +94,33 @@ func (s *Service) newOrder(items []state.Item, total int64, desc string, express
 		Currency:    s.catalog.Currency(),
 		Amount:      total,
 		Description: desc,
-		Status:      state.StatusNew,
-		Scope:       s.scopeFor(items, express),
-		Express:     express,
-		CreateKey:   uuid.NewString(),
-		CreatedAt:   now,
-		UpdatedAt:   now,
+		// Pending from the start: its create is sent right after the one
+		// synced commit that stores it, so the merchant's list, filter,
+		// cancel and notification treat it as the payment it is about to
+		// be (the payment is not known until Vipps confirms it).
+		Status:    state.StatusPending,
+		Scope:     s.scopeFor(items, express),
+		Express:   express,
+		CreateKey: uuid.NewString(),
+		CreatedAt: now,
+		UpdatedAt: now,
 		// If the create call's outcome stays unknown, the poller resolves it.
 		NextCheckAt: now.Add(firstCheckDelay),
 	}, nil
+}
+
+// createdJobs are the outbox jobs stored with a new order: the merchant's
+// order.pending notification, told once Vipps has confirmed the payment
+// (see notify), so that the one commit before the create holds it.
+func (s *Service) createdJobs(o *state.Order) []state.Job {
+	if s.cfg.NotifyURL == "" {
+		return nil
+	}
+	j, ok := s.notifyEvent(o.Reference, &state.Order{}, o)
+	if !ok {
+		return nil
+	}
+	return []state.Job{j}
 }
 
 // created keeps the phone number a buyer typed with the buyer details
@@ -111,10 +134,11 @@ func (s *Service) created(o *state.Order, phone string) {
 	s.observer.OrderChanged(nil, o, state.SourceCheckout)
 }
 
-// markFailed records that the payment could not be created.
+// markFailed records that the payment could not be created: Vipps
+// refused it, or never got it.
 func (s *Service) markFailed(ref string, src state.Source, note string) {
 	_, _, err := s.update(ref, src, func(o *state.Order, tx *state.Tx) error {
-		if o.Status != state.StatusNew {
+		if o.PaymentKnown() || !o.Status.Pending() {
 			return state.ErrNoChange
 		}
 		o.Status = state.StatusFailed

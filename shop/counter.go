@@ -24,7 +24,7 @@ func (s *Service) CounterSale(ctx context.Context, c Charge) (*CheckoutResult, e
 			return nil, err
 		}
 	}
-	if err := s.store.Create(o); err != nil {
+	if err := s.store.Create(o, s.createdJobs(o)...); err != nil {
 		return nil, storeNew(err)
 	}
 	s.created(o, "")

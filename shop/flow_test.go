@@ -66,8 +66,8 @@ func TestOrderNeverCreatedAtVippsFails(t *testing.T) {
 	if _, err := h.svc.PollOnce(bg); err != nil {
 		t.Fatal(err)
 	}
-	if o := h.order(ref); o.Status != state.StatusNew {
-		t.Fatalf("within the grace period: %s", o.Status)
+	if o := h.order(ref); o.Status != state.StatusPending || o.PaymentKnown() {
+		t.Fatalf("within the grace period: %s, payment known %v", o.Status, o.PaymentKnown())
 	}
 	h.clock.Advance(createGrace)
 	if _, err := h.svc.PollOnce(bg); err != nil {

@@ -112,7 +112,7 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 			cur.Holder = o.Reference
 		}
 		return nil
-	})
+	}, s.createdJobs(o)...)
 	var same errSameAttempt
 	switch {
 	case errors.As(err, &same):
@@ -180,7 +180,7 @@ func (s *Service) attemptPayment(ctx context.Context, ref string) (*CheckoutResu
 		switch {
 		case !o.Status.Pending():
 			return nil, errAttemptEnded
-		case o.Flow == FlowPush && o.Status == state.StatusPending:
+		case o.Flow == FlowPush && o.PaymentKnown():
 			return &CheckoutResult{Order: o}, nil
 		case o.RedirectURL != "":
 			return &CheckoutResult{Order: o, RedirectURL: o.RedirectURL}, nil

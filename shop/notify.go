@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -77,6 +78,10 @@ func moneyOf(p state.Payment) notifyMoney {
 	return notifyMoney{Authorized: p.Authorized, Captured: p.Captured, Cancelled: p.Cancelled, Refunded: p.Refunded}
 }
 
+// errNotConfirmed: an order.pending event waits for Vipps to confirm the
+// payment.
+var errNotConfirmed = errors.New("the payment is not confirmed by vipps yet")
+
 // notifyEvent is the event to queue for a change from before to after, if
 // the merchant is told of it: a new status, or money that moved.
 func (s *Service) notifyEvent(ref string, before, after *state.Order) (state.Job, bool) {
@@ -126,6 +131,17 @@ func (s *Service) notify(ctx context.Context, j state.Job) error {
 	var p notifyPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return &RejectedError{Op: "notify", Err: err}
+	}
+	if p.Status == string(state.StatusPending) && !o.PaymentKnown() {
+		// Stored with the order before its create was sent: the payment
+		// waits for the buyer only once Vipps has confirmed it (its
+		// answer, or the poller's first look, seconds later). An order
+		// whose payment Vipps never got is failed instead, and told as
+		// such: its pending was never true.
+		if o.Status.Pending() {
+			return &UnavailableError{Op: "notify", Err: errNotConfirmed}
+		}
+		return nil
 	}
 	m := moneyOf(o.Payment)
 	if p.Money != nil {

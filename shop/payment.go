@@ -32,17 +32,7 @@ func (s *Service) createPayment(ctx context.Context, o *state.Order, phone strin
 		s.log.Warn("creating payment failed", zap.String("reference", ref), zap.String("flow", create.UserFlow), zap.Error(err))
 		return nil, err
 	}
-	after, _, err := s.update(ref, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
-		if o.RedirectURL == resp.RedirectURL && o.Payment.State != "" {
-			return state.ErrNoChange
-		}
-		o.RedirectURL = resp.RedirectURL
-		if _, err := o.ApplyPayment(state.Observation{State: string(vipps.StateCreated), At: s.now().UTC()}); err != nil {
-			return err
-		}
-		tx.Note("payment created at vipps")
-		return nil
-	})
+	after, err := s.recordCreated(o, resp.RedirectURL)
 	if err != nil {
 		// The order is stored and its payment exists at Vipps: the buyer
 		// may go and pay it. What Vipps answered is not recorded yet; the
@@ -53,6 +43,42 @@ func (s *Service) createPayment(ctx context.Context, o *state.Order, phone strin
 		return &CheckoutResult{Order: &shown, RedirectURL: resp.RedirectURL}, nil
 	}
 	return &CheckoutResult{Order: after, RedirectURL: resp.RedirectURL}, nil
+}
+
+// recordCreated records Vipps' answer to an order's create. The order was
+// stored pending, with its create's key and its order.pending notification,
+// in the one synced commit before the create; the answer only adds what
+// can be asked of Vipps again (that the payment exists, and the buyer's
+// address at Vipps), so it is recorded without a sync of its own
+// (state.Store.RecordCreated): a power cut that loses it loses nothing,
+// since the poller reads the payment and a create sent again with the
+// order's key answers with the same address. That is what makes a
+// checkout one synced commit. An order stored as new by an earlier
+// version is moved to pending by a synced transition, as it was then.
+func (s *Service) recordCreated(o *state.Order, redirectURL string) (*state.Order, error) {
+	answer := state.CreateAnswer{RedirectURL: redirectURL, At: s.now().UTC()}
+	if o.Status == state.StatusNew {
+		after, _, err := s.update(o.Reference, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
+			changed, err := o.ApplyCreated(answer)
+			if err != nil {
+				return err
+			}
+			if !changed {
+				return state.ErrNoChange
+			}
+			tx.Note("%s", state.CreatedNote)
+			return nil
+		})
+		return after, err
+	}
+	after, err := s.store.RecordCreated(o.Reference, answer)
+	if err != nil {
+		return after, err
+	}
+	if !o.PaymentKnown() && after.PaymentKnown() {
+		s.observer.OrderChanged(o, after, state.SourceCheckout)
+	}
+	return after, nil
 }
 
 // createRequest is the create call of a stored order: the same for every

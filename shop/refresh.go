@@ -172,7 +172,8 @@ func (s *Service) applyPayment(ref string, src state.Source, p *vipps.Payment, s
 
 // missingAtVipps handles a 404 from Vipps, once the grace period after
 // checkout is over (any retry of the create call has landed by then). An
-// order whose create call never landed is failed. One whose payment Vipps
+// order whose create call never landed (stored pending, its payment never
+// confirmed) is failed. One whose payment Vipps
 // had created is marked missing: it fails if it was still waiting for the
 // buyer, and is no longer watched either way, instead of staying pending
 // forever.
@@ -180,7 +181,7 @@ func (s *Service) missingAtVipps(o *state.Order, src state.Source) (*state.Order
 	if s.now().Sub(o.CreatedAt) < createGrace {
 		return o, nil
 	}
-	if o.Status == state.StatusNew {
+	if !o.PaymentKnown() {
 		s.markFailed(o.Reference, src, "the payment was never created at vipps")
 		return s.Order(o.Reference)
 	}

@@ -17,15 +17,17 @@ import (
 // needs nothing to run; a shop on several Caddy instances needs
 // PostgreSQL instead (package state/postgres).
 type BadgerStore struct {
-	db      *badger.DB
-	gate    sync.RWMutex // held for reading by every call, for writing by Close
-	closed  bool
-	now     func() time.Time
-	history int
-	locks   [256]sync.Mutex
-	claimMu sync.Mutex
-	excl    sync.Map // name → *sync.Mutex, for Exclusive
-	orders  orderCache
+	db *badger.DB
+	// unsynced holds what may be lost to a power cut (see RecordCreated).
+	unsynced *badger.DB
+	gate     sync.RWMutex // held for reading by every call, for writing by Close
+	closed   bool
+	now      func() time.Time
+	history  int
+	locks    [256]sync.Mutex
+	claimMu  sync.Mutex
+	excl     sync.Map // name → *sync.Mutex, for Exclusive
+	orders   orderCache
 }
 
 // Key layout. Every key is ASCII.
@@ -94,8 +96,14 @@ func OpenBadger(dir string, opts Options) (*BadgerStore, error) {
 		}
 		return nil, fmt.Errorf("opening badger: %w", err)
 	}
-	s := &BadgerStore{db: db, now: opts.Now, history: opts.HistoryLimit}
+	unsynced, err := openUnsynced(dir, opts)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &BadgerStore{db: db, unsynced: unsynced, now: opts.Now, history: opts.HistoryLimit}
 	if err := s.migrate(); err != nil {
+		_ = unsynced.Close()
 		_ = db.Close()
 		return nil, err
 	}
@@ -111,7 +119,7 @@ func (s *BadgerStore) Close() error {
 		return nil
 	}
 	s.closed = true
-	return s.db.Close()
+	return errors.Join(s.unsynced.Close(), s.db.Close())
 }
 
 // view runs fn in a read-only transaction, unless the store is closed.
@@ -280,8 +288,26 @@ func (s *BadgerStore) getOrder(txn *badger.Txn, ref string) (*Order, error) {
 }
 
 // getOrderStored reads an order and the bytes it is stored as, decoding
-// them only when the cache does not hold them.
+// them only when the cache does not hold them. An order with a create
+// answer kept apart (see RecordCreated) is returned with it merged in, and
+// without stored bytes, since it is no longer what they say.
 func (s *BadgerStore) getOrderStored(txn *badger.Txn, ref string) (*Order, []byte, error) {
+	o, raw, err := s.getOrderRaw(txn, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	merged, err := s.mergeUnsynced(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if merged {
+		return o, nil, nil
+	}
+	return o, raw, nil
+}
+
+// getOrderRaw reads an order as stored in the synced database.
+func (s *BadgerStore) getOrderRaw(txn *badger.Txn, ref string) (*Order, []byte, error) {
 	key := prefixOrder + ref
 	item, err := txn.Get([]byte(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {

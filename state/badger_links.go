@@ -107,7 +107,7 @@ func (s *BadgerStore) UpdateLink(id string, fn func(l *Link) error) (*Link, erro
 // read in the transaction, so a concurrent change to either (another
 // order for the link, the holder's payment moving on) makes Badger run it
 // again on fresh data.
-func (s *BadgerStore) CreateLinkOrder(id string, o *Order, fn func(l *Link, holder *Order) error) (*Link, error) {
+func (s *BadgerStore) CreateLinkOrder(id string, o *Order, fn func(l *Link, holder *Order) error, jobs ...Job) (*Link, error) {
 	o.Link = id
 	if err := PrepareNew(o, s.now()); err != nil {
 		return nil, err
@@ -123,6 +123,11 @@ func (s *BadgerStore) CreateLinkOrder(id string, o *Order, fn func(l *Link, hold
 		}
 		if err := fn(l, holder); err != nil {
 			return err
+		}
+		for _, j := range jobs {
+			if err := s.putJob(txn, j); err != nil {
+				return err
+			}
 		}
 		return s.insertOrder(txn, o)
 	})

@@ -28,7 +28,9 @@ func countPrefix(txn *badger.Txn, prefix string) int {
 }
 
 // TestHelperProcessWriter is the child of TestAcknowledgedOrdersSurviveKill:
-// it creates orders forever and prints each reference after Create returns.
+// it creates orders forever and prints each reference after Create returns,
+// then records each one's create answer (the unsynced write) and prints it
+// again.
 func TestHelperProcessWriter(t *testing.T) {
 	dir := os.Getenv("STATE_CRASH_DIR")
 	if dir == "" {
@@ -41,16 +43,25 @@ func TestHelperProcessWriter(t *testing.T) {
 	}
 	for i := 0; ; i++ {
 		r := ref(i)
-		if err := s.Create(newOrder(r, int64(100+i))); err != nil {
+		o := newOrder(r, int64(100+i))
+		o.Status = StatusPending
+		if err := s.Create(o); err != nil {
 			fmt.Println("create failed:", err)
 			os.Exit(2)
 		}
 		fmt.Println("ACK", r)
+		if _, err := s.RecordCreated(r, CreateAnswer{RedirectURL: "https://vipps.example/" + r, At: time.Now()}); err != nil {
+			fmt.Println("recording the answer failed:", err)
+			os.Exit(2)
+		}
+		fmt.Println("ANS", r)
 	}
 }
 
 // TestAcknowledgedOrdersSurviveKill kills a writing process with SIGKILL and
-// checks that every order it acknowledged is there after reopening.
+// checks that every order it acknowledged is there after reopening, and
+// every create answer it recorded too: the unsynced write reaches the
+// operating system before it returns, so only a power cut can lose it.
 func TestAcknowledgedOrdersSurviveKill(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessWriter$", "-test.count=1")
@@ -62,7 +73,7 @@ func TestAcknowledgedOrdersSurviveKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var acked []string
+	var acked, answered []string
 	sc := bufio.NewScanner(out)
 	deadline := time.Now().Add(60 * time.Second)
 	for sc.Scan() {
@@ -70,6 +81,9 @@ func TestAcknowledgedOrdersSurviveKill(t *testing.T) {
 		var r string
 		if _, err := fmt.Sscanf(line, "ACK %s", &r); err == nil {
 			acked = append(acked, r)
+		}
+		if _, err := fmt.Sscanf(line, "ANS %s", &r); err == nil {
+			answered = append(answered, r)
 		}
 		if len(acked) >= 200 || time.Now().After(deadline) {
 			break
@@ -92,5 +106,10 @@ func TestAcknowledgedOrdersSurviveKill(t *testing.T) {
 			t.Fatalf("acknowledged order %s lost after SIGKILL: %v", r, err)
 		}
 	}
-	t.Logf("%d acknowledged orders survived SIGKILL", len(acked))
+	for _, r := range answered {
+		if o, err := s.Get(r); err != nil || o.RedirectURL != "https://vipps.example/"+r || o.Payment.State != "CREATED" {
+			t.Fatalf("recorded create answer of %s lost after SIGKILL: %+v %v", r, o, err)
+		}
+	}
+	t.Logf("%d acknowledged orders and %d create answers survived SIGKILL", len(acked), len(answered))
 }

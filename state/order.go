@@ -11,9 +11,16 @@ type Status string
 
 // Order statuses.
 const (
-	// StatusNew: stored, the payment not yet (known to be) created at Vipps.
+	// StatusNew: stored, the payment not yet (known to be) created at
+	// Vipps. Orders are stored as pending since version 2 of the write
+	// path; only orders stored by earlier versions are new.
 	StatusNew Status = "new"
-	// StatusPending: the payment exists at Vipps and waits for the buyer.
+	// StatusPending: the payment waits for the buyer. An order is stored
+	// as pending just before its create call is sent: until Vipps has
+	// confirmed the payment (Payment.State is then CREATED; see
+	// PaymentKnown), it may also be a payment whose create is in flight,
+	// or one that Vipps never got, which the poller marks failed once the
+	// create's grace period is over.
 	StatusPending Status = "pending"
 	// StatusFailed: the payment could not be created.
 	StatusFailed Status = "failed"
@@ -45,6 +52,11 @@ var AllStatuses = []Status{
 // Pending reports whether the outcome of the payment is still open: the
 // order is new or waits for the buyer.
 func (s Status) Pending() bool { return s == StatusNew || s == StatusPending }
+
+// PaymentKnown reports whether Vipps has confirmed the order's payment:
+// its answer to the create call was recorded, or a look at Vipps found it.
+// A pending order whose payment is not known may have its create in flight.
+func (o *Order) PaymentKnown() bool { return o.Payment.State != "" }
 
 // Final reports whether the payment's outcome is decided (it may still be
 // captured or refunded).

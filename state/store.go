@@ -26,6 +26,17 @@ type Store interface {
 	// on the same database, are serialised; whoever comes second sees the
 	// first one's result.
 	Update(ref string, src Source, fn func(o *Order, tx *Tx) error) (*Order, bool, error)
+	// RecordCreated records Vipps' answer to an order's create call (see
+	// Order.ApplyCreated) and returns the order with it. It is the one
+	// write that is not on disk before it returns: readers see it at once,
+	// but a power cut may lose it (Badger keeps it in a second, unsynced
+	// database until the order's next transition writes it with the order;
+	// PostgreSQL commits it without waiting for the WAL flush). Nothing is
+	// lost with it: the order was stored before the create was sent, the
+	// poller asks Vipps for the payment, and the create sent again with
+	// the order's key answers with the same address. ErrNotFound for an
+	// unknown order.
+	RecordCreated(ref string, a CreateAnswer) (*Order, error)
 	// List returns orders newest first; see ListFilter and the cursor
 	// rules of the engines.
 	List(cursor string, limit int, f ListFilter) ([]*Order, string, error)
@@ -84,8 +95,9 @@ type Store interface {
 	// the link locked, and admits the order by changing the link or
 	// refuses it with an error (nothing is written then). Orders for one
 	// link, from any number of callers on any instance, are decided one
-	// after the other, so a single-use link never admits two.
-	CreateLinkOrder(id string, o *Order, fn func(l *Link, holder *Order) error) (*Link, error)
+	// after the other, so a single-use link never admits two. jobs are
+	// written with the order, as Create's.
+	CreateLinkOrder(id string, o *Order, fn func(l *Link, holder *Order) error, jobs ...Job) (*Link, error)
 
 	// PurgeAbandoned deletes up to max orders that never moved money
 	// (Order.Abandoned) and were made before the cut-off, each with its

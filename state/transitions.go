@@ -53,7 +53,8 @@ func (p Payment) Refundable() int64 { return p.Captured - p.Refunded }
 
 // DeriveStatus maps a payment's amounts to the status shown to people. The
 // amounts are the truth; the status only names them. Before the payment
-// exists at Vipps the current status (new or failed) stays.
+// exists at Vipps the current status (new, pending or failed) stays: an
+// order is stored as pending just before its create is sent.
 //
 //	CREATED                                       → pending (failed if Vipps lost it)
 //	ABORTED / EXPIRED                             → aborted / expired
@@ -95,8 +96,8 @@ func DeriveStatus(p Payment, current Status) Status {
 		}
 		return StatusRefunded
 	}
-	if current == StatusFailed {
-		return StatusFailed
+	if current == StatusFailed || current == StatusPending {
+		return current
 	}
 	return StatusNew
 }
@@ -199,6 +200,9 @@ func validate(before, after *Order) error {
 	}
 	if a.State == "" && before.Status == StatusFailed && after.Status == StatusNew {
 		return fail("a failed order cannot be new again")
+	}
+	if a.State == "" && after.Status == StatusPending && before.Status != StatusPending {
+		return fail("an order becomes pending when it is stored or when vipps reports its payment")
 	}
 	if reason := checkMoney(a); reason != "" {
 		return fail(reason)

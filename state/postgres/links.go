@@ -116,7 +116,7 @@ func (s *Store) UpdateLink(id string, fn func(l *state.Link) error) (*state.Link
 // CreateLinkOrder implements state.Store: the link's row is locked for the
 // transaction, so orders for one link are decided one after the other on
 // every instance.
-func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link, holder *state.Order) error) (*state.Link, error) {
+func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link, holder *state.Order) error, jobs ...state.Job) (*state.Link, error) {
 	o.Link = id
 	if err := state.PrepareNew(o, s.now()); err != nil {
 		return nil, err
@@ -137,7 +137,15 @@ func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link
 		if err := fn(l, holder); err != nil {
 			return err
 		}
-		return insertOrder(ctx, tx, o, data)
+		if err := insertOrder(ctx, tx, o, data); err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if err := s.putJob(ctx, tx, j, o.Reference); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

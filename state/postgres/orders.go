@@ -112,6 +112,31 @@ func getOrder(ctx context.Context, q querier, ref string, forUpdate bool) (*stat
 // Update implements state.Store: the order's row is locked (SELECT … FOR
 // UPDATE) for the transition, so callers on every instance take turns.
 func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx *state.Tx) error) (*state.Order, bool, error) {
+	return s.update(ref, src, false, fn)
+}
+
+// RecordCreated implements state.Store: a transition like any other, whose
+// commit does not wait for the WAL to reach the disk (synchronous_commit
+// off for this one transaction). A crash of the server may lose it, never
+// corrupt anything or reorder it after a later commit; see state.Store for
+// why nothing is lost with it.
+func (s *Store) RecordCreated(ref string, a state.CreateAnswer) (*state.Order, error) {
+	o, _, err := s.update(ref, state.SourceCheckout, true, func(o *state.Order, tx *state.Tx) error {
+		changed, err := o.ApplyCreated(a)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return state.ErrNoChange
+		}
+		tx.Note("%s", state.CreatedNote)
+		return nil
+	})
+	return o, err
+}
+
+// update is Update; with lazy, the commit is not waited for on disk.
+func (s *Store) update(ref string, src state.Source, lazy bool, fn func(o *state.Order, tx *state.Tx) error) (*state.Order, bool, error) {
 	if err := s.enter(); err != nil {
 		return nil, false, err
 	}
@@ -127,6 +152,11 @@ func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx 
 	)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		result, changed = nil, false
+		if lazy {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
 		cur, err := getOrder(ctx, tx, ref, true)
 		if err != nil {
 			return err

@@ -309,11 +309,11 @@ func (s *Store) UpdateLink(id string, fn func(l *state.Link) error) (*state.Link
 }
 
 // CreateLinkOrder implements state.Store.
-func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link, holder *state.Order) error) (*state.Link, error) {
+func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link, holder *state.Order) error, jobs ...state.Job) (*state.Link, error) {
 	var l *state.Link
 	err := s.write(Call{Method: "CreateLinkOrder", Ref: o.Reference}, func() error {
 		var err error
-		l, err = s.Store.CreateLinkOrder(id, o, fn)
+		l, err = s.Store.CreateLinkOrder(id, o, fn, jobs...)
 		return err
 	})
 	if err != nil {
@@ -332,3 +332,17 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) err
 
 // Interface guard
 var _ state.Store = (*Store)(nil)
+
+// RecordCreated implements state.Store.
+func (s *Store) RecordCreated(ref string, a state.CreateAnswer) (*state.Order, error) {
+	var o *state.Order
+	err := s.write(Call{Method: "RecordCreated", Ref: ref}, func() error {
+		var err error
+		o, err = s.Store.RecordCreated(ref, a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}

@@ -98,6 +98,7 @@ func Run(t *testing.T, open Opener) {
 		{"Exclusive", testExclusive},
 		{"Links", testLinks},
 		{"LinkOrders", testLinkOrders},
+		{"RecordCreated", testRecordCreated},
 		{"LinkOrdersRace", testLinkOrdersRace},
 		{"PurgeAbandoned", testPurgeAbandoned},
 		{"CountEvent", testCountEvent},
