@@ -19,3 +19,22 @@ func BenchmarkPriceCart(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckout is a whole checkout on real parts: the cart priced,
+// the order stored (one synced Badger commit), the create sent to the
+// simulator over HTTP and its answer recorded. The simulator runs in the
+// same process, so its work is counted too.
+func BenchmarkCheckout(b *testing.B) {
+	h := newHarness(b)
+	req := CheckoutRequest{Lines: []CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.svc.Checkout(bg, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,13 +1,20 @@
 // Command run is the benchmark harness. It starts the Vipps simulator as
-// its own process and Caddy with the plugin (the binary ./xcaddy.sh build
-// makes) on a Caddyfile of its own, loads it with a fixed number of
-// concurrent buyers for a fixed time, and prints, side by side in one run:
+// its own process and Caddy with the plugin (bench/caddy, which it builds:
+// the plugin, Caddy's standard modules and the durable-proxy baseline; or
+// the binary -caddy names) on a Caddyfile of its own, loads it with a
+// fixed number of concurrent buyers for a fixed time, and prints, side by
+// side in one run:
 //
 //   - direct: create-payment calls sent straight to the simulator with the
 //     plugin's own client;
 //   - proxy: the same create call sent through Caddy's own reverse_proxy
 //     (in the same Caddy, to the same simulator): the HTTP hop a checkout
 //     must make, without the plugin — the baseline the plugin is held to;
+//   - durable: the same proxied create after one synced Badger write of a
+//     stored order's size (bench/internal/durable, in the same Caddy): the
+//     least a checkout that keeps its order on disk before Vipps hears of
+//     it must do — the physical baseline (left out when the Caddy binary
+//     given with -caddy lacks the module);
 //   - checkout: the buy button's form post to /vipps/checkout;
 //   - order: a whole order — checkout, approval at the simulator, the
 //     buyer's return, and the merchant's ship (capture); the receipt is
@@ -19,7 +26,7 @@
 // reports start-up time, the poller's work per tick, the merchant list's
 // first and a deep page, and bytes on disk per order.
 //
-//	./xcaddy.sh build && go run ./bench/run                 # the full run
+//	go run ./bench/run                                      # the full run
 //	go run ./bench/run -growth 1000000                      # with a million orders
 //	go run ./bench/run -quick                               # seconds; CI runs it
 //	go run ./bench/run -before /tmp/caddy-old -c 16,64      # an earlier build against this one
@@ -33,6 +40,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -51,6 +59,7 @@ import (
 
 	"github.com/caddy-vipps/caddy-vipps/bench/internal/load"
 	"github.com/caddy-vipps/caddy-vipps/bench/internal/proc"
+	"github.com/caddy-vipps/caddy-vipps/state"
 	"github.com/caddy-vipps/caddy-vipps/vipps"
 )
 
@@ -63,7 +72,7 @@ const (
 )
 
 func main() {
-	caddyBin := flag.String("caddy", "./caddy", "the Caddy binary with the plugin (./xcaddy.sh build)")
+	caddyBin := flag.String("caddy", "", "a Caddy binary with the plugin (default: bench/caddy, built into the work directory)")
 	conc := flag.String("c", "1,16,64", "concurrent buyers, comma separated")
 	dur := flag.Duration("d", 8*time.Second, "duration of each measurement")
 	quick := flag.Bool("quick", false, "a few seconds in all (CI): 1 and 4 buyers for 1s; fails if any request fails")
@@ -75,6 +84,10 @@ func main() {
 		*conc, *dur = "1,4", time.Second
 	}
 	if *before != "" {
+		if *caddyBin == "" {
+			fmt.Fprintln(os.Stderr, "bench: -before needs -caddy")
+			os.Exit(2)
+		}
 		if err := compare(*before, *caddyBin, *conc, *dur); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -106,13 +119,23 @@ func start(conc string, binaries ...string) (*bench, error) {
 		levels = append(levels, c)
 	}
 	for _, bin := range binaries {
-		if _, err := os.Stat(bin); err != nil {
+		if _, err := os.Stat(bin); bin != "" && err != nil {
 			return nil, fmt.Errorf("%s: %w (build it with ./xcaddy.sh build)", bin, err)
 		}
 	}
 	work, err := os.MkdirTemp("", "vipps-bench")
 	if err != nil {
 		return nil, err
+	}
+	for i, bin := range binaries {
+		if bin != "" {
+			continue
+		}
+		binaries[i] = filepath.Join(work, "caddy")
+		if out, err := exec.Command("go", "build", "-o", binaries[i], "./bench/caddy").CombinedOutput(); err != nil {
+			os.RemoveAll(work)
+			return nil, fmt.Errorf("building bench/caddy: %v\n%s", err, out)
+		}
 	}
 	simBin := filepath.Join(work, "vipps-sim")
 	if out, err := exec.Command("go", "build", "-o", simBin, "./cmd/vipps-sim").CombinedOutput(); err != nil {
@@ -137,10 +160,12 @@ func start(conc string, binaries ...string) (*bench, error) {
 }
 
 func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) error {
-	e, err := start(conc, caddyBin)
+	bins := []string{caddyBin}
+	e, err := start(conc, bins...)
 	if err != nil {
 		return err
 	}
+	caddyBin = bins[0]
 	defer e.stop()
 	levels, work := e.levels, e.work
 
@@ -179,14 +204,18 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 type figures map[int]map[string]result
 
 // paths are the measured paths, in the order they run and print.
-var paths = []string{"direct", "proxy", "checkout", "order"}
+var paths = []string{"direct", "proxy", "durable", "checkout", "order"}
 
 // pass starts Caddy on a data directory, measures every concurrency level
 // and stops it. It returns the checkout rate per level, every result and
 // the failures.
 func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, figures, int64, error) {
 	cfg := filepath.Join(work, "Caddyfile")
-	if err := os.WriteFile(cfg, []byte(caddyfile(dataDir, work)), 0o600); err != nil {
+	durableDir := ""
+	if hasDurable(caddyBin) {
+		durableDir = dataDir + "-durable"
+	}
+	if err := os.WriteFile(cfg, []byte(caddyfile(dataDir, work, durableDir)), 0o600); err != nil {
 		return nil, nil, 0, err
 	}
 	caddy := exec.Command(caddyBin, "run", "--config", cfg, "--adapter", "caddyfile")
@@ -208,8 +237,8 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	idle := proc.KB(pid, "VmRSS")
 
 	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB (%d orders stored)\n\n", startup.Round(time.Millisecond), idle/1024, stored)
-	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ proxy (req/s) | ÷ proxy (CPU/op) |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ proxy (req/s) | ÷ proxy (CPU/op) | ÷ durable (req/s) | ÷ durable (CPU/op) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	rates := map[int]float64{}
 	all := figures{}
 	failures := int64(0)
@@ -217,21 +246,30 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	for _, c := range levels {
 		direct := measure(pid, c, dur, b.direct)
 		proxied := profiled("proxy", c, dur, func() result { return measure(pid, c, dur, b.proxied) })
+		var durable result
+		if durableDir != "" {
+			durable = profiled("durable", c, dur, func() result { return measure(pid, c, dur, b.durable) })
+		}
 		checkout := profiled("checkout", c, dur, func() result { return measure(pid, c, dur, b.checkout) })
 		order := profiled("order", c, dur, func() result { return measure(pid, c, dur, b.order) })
 		rates[c] = checkout.Rate()
 		all[c] = map[string]result{"direct": direct, "proxy": proxied, "checkout": checkout, "order": order}
-		for _, row := range []struct {
+		rows := []struct {
 			name string
 			r    result
-		}{{"direct", direct}, {"proxy", proxied}, {"checkout", checkout}, {"order", order}} {
+		}{{"direct", direct}, {"proxy", proxied}, {"durable", durable}, {"checkout", checkout}, {"order", order}}
+		if durableDir != "" {
+			all[c]["durable"] = durable
+		} else {
+			rows = slices.Delete(rows, 2, 3)
+		}
+		for _, row := range rows {
 			failures += row.r.Failed
-			cpuRatio := "–"
-			if row.name != "direct" && proxied.CPUPerOp() > 0 {
-				cpuRatio = fmt.Sprintf("**%.2f**", row.r.CPUPerOp()/proxied.CPUPerOp())
-			}
-			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | **%.2f** | %s |\n", c, row.name, row.r.Rate(), row.r.Failed,
-				ms(row.r.Pct(0.5)), ms(row.r.Pct(0.95)), ms(row.r.Pct(0.99)), row.r.CPU, row.r.CPUPerOp(), row.r.PeakKB/1024, row.r.Rate()/proxied.Rate(), cpuRatio)
+			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | %s | %s | %s | %s |\n", c, row.name, row.r.Rate(), row.r.Failed,
+				ms(row.r.Pct(0.5)), ms(row.r.Pct(0.95)), ms(row.r.Pct(0.99)), row.r.CPU, row.r.CPUPerOp(), row.r.PeakKB/1024,
+				ratio(row.r.Rate(), proxied.Rate(), true), ratio(row.r.CPUPerOp(), proxied.CPUPerOp(), row.name != "direct"),
+				ratio(row.r.Rate(), durable.Rate(), durableDir != "" && row.name != "direct" && row.name != "proxy"),
+				ratio(row.r.CPUPerOp(), durable.CPUPerOp(), durableDir != "" && row.name != "direct" && row.name != "proxy"))
 		}
 		stepLines = append(stepLines, fmt.Sprintf("- %d buyers: %s", c, b.stepTimes()))
 	}
@@ -302,6 +340,40 @@ func compare(beforeBin, afterBin, conc string, dur time.Duration) error {
 
 func ms(d time.Duration) string { return load.Ms(d) }
 
+// ratio is a ÷ b for a table cell, or "–" where it means nothing.
+func ratio(a, b float64, show bool) string {
+	if !show || b <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("**%.2f**", a/b)
+}
+
+// hasDurable reports whether a Caddy binary has the durable-proxy
+// baseline (bench/caddy has; ./xcaddy.sh's and cmd/caddy's have not).
+func hasDurable(bin string) bool {
+	out, err := exec.Command(bin, "list-modules").Output()
+	return err == nil && strings.Contains(string(out), "http.handlers.bench_durable_write")
+}
+
+// orderBytes is the size of a checkout's order as the store keeps it (the
+// benchmark's cart: two pairs of socks and a mug, stored pending with its
+// create's key and first history entry), for the durable baseline's write.
+func orderBytes() int {
+	now := time.Now().UTC()
+	o := state.Order{
+		Schema: state.SchemaVersion, Reference: "bench-" + strings.Repeat("x", 20),
+		Items: []state.Item{
+			{SKU: "socks", Name: "Wool socks", Qty: 2, UnitPrice: 14900, VATRate: 2500},
+			{SKU: "mug", Name: "Coffee mug", Qty: 1, UnitPrice: 19900, VATRate: 2500},
+		},
+		Currency: "NOK", Amount: 49700, Description: "2 × Wool socks, 1 × Coffee mug", Status: state.StatusPending,
+		CreateKey: uuid.NewString(), CreatedAt: now, UpdatedAt: now, NextCheckAt: now.Add(5 * time.Second),
+		History: []state.HistoryEntry{{At: now, Source: state.SourceCheckout, To: state.StatusPending, Note: "order created"}},
+	}
+	data, _ := json.Marshal(o)
+	return len(data)
+}
+
 // profileDir, when set, receives a CPU profile of Caddy per measurement.
 var profileDir string
 
@@ -349,7 +421,22 @@ func fetchProfile(file string, dur time.Duration) error {
 	return f.Close()
 }
 
-func caddyfile(dataDir, work string) string {
+func caddyfile(dataDir, work, durableDir string) string {
+	durable := ""
+	if durableDir != "" {
+		durable = fmt.Sprintf(`
+	# The physical baseline: one synced Badger write of an order's size,
+	# then the same proxied create.
+	handle_path /durable/* {
+		route {
+			bench_durable_write {
+				dir %s
+				bytes %d
+			}
+			reverse_proxy %s
+		}
+	}`, durableDir, orderBytes(), simAddr)
+	}
 	return fmt.Sprintf(`{
 	admin %s
 	http_port 8090
@@ -371,7 +458,7 @@ http://localhost:8090 {
 	# The baseline: the simulator behind Caddy's own reverse_proxy.
 	handle_path /proxy/* {
 		reverse_proxy %s
-	}
+	}%s
 	vipps {
 		environment test
 		api_url %s
@@ -388,18 +475,19 @@ http://localhost:8090 {
 	}
 	respond "shop" 200
 }
-`, adminAddr, filepath.Join(work, "caddy-storage"), simAddr, simURL, shopURL, adminToken, dataDir)
+`, adminAddr, filepath.Join(work, "caddy-storage"), simAddr, durable, simURL, shopURL, adminToken, dataDir)
 }
 
 // --- the buyers ---
 
 type buyers struct {
-	client *http.Client
-	vipps  *vipps.Client
-	proxy  *vipps.Client // the same client, through Caddy's reverse_proxy
-	mu     sync.Mutex
-	placed []string
-	steps  map[string][]time.Duration // order step → times
+	client  *http.Client
+	vipps   *vipps.Client
+	proxy   *vipps.Client // the same client, through Caddy's reverse_proxy
+	durably *vipps.Client // the same, after one synced write in Caddy
+	mu      sync.Mutex
+	placed  []string
+	steps   map[string][]time.Duration // order step → times
 }
 
 func newBuyers() *buyers {
@@ -418,8 +506,9 @@ func newBuyers() *buyers {
 	return &buyers{
 		client: &http.Client{Timeout: 30 * time.Second, Transport: transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		vipps: c,
-		proxy: client(shopURL + "/proxy"),
+		vipps:   c,
+		proxy:   client(shopURL + "/proxy"),
+		durably: client(shopURL + "/durable"),
 	}
 }
 
@@ -430,6 +519,9 @@ func (b *buyers) direct(ctx context.Context) error { return b.create(ctx, b.vipp
 
 // proxied sends the same call through Caddy's reverse_proxy.
 func (b *buyers) proxied(ctx context.Context) error { return b.create(ctx, b.proxy) }
+
+// durable sends it through the durable-proxy baseline.
+func (b *buyers) durable(ctx context.Context) error { return b.create(ctx, b.durably) }
 
 func (b *buyers) create(ctx context.Context, c *vipps.Client) error {
 	ref := "direct-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:24]
