@@ -71,11 +71,13 @@ func (s *Service) recordCreated(o *state.Order, redirectURL string) (*state.Orde
 		})
 		return after, err
 	}
-	after, err := s.store.RecordCreated(o.Reference, answer)
-	if err != nil {
-		return after, err
+	if err := s.store.RecordCreated(o.Reference, answer); err != nil {
+		return nil, err
 	}
-	if !o.PaymentKnown() && after.PaymentKnown() {
+	// The order as this answer leaves it, from the copy in hand (the
+	// store does not read it back): what the buyer is sent to.
+	after := o.Clone()
+	if changed, err := after.ApplyCreated(answer); err == nil && changed && !o.PaymentKnown() && after.PaymentKnown() {
 		s.observer.OrderChanged(o, after, state.SourceCheckout)
 	}
 	return after, nil

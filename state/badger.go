@@ -17,17 +17,17 @@ import (
 // needs nothing to run; a shop on several Caddy instances needs
 // PostgreSQL instead (package state/postgres).
 type BadgerStore struct {
-	db *badger.DB
-	// unsynced holds what may be lost to a power cut (see RecordCreated).
-	unsynced *badger.DB
-	gate     sync.RWMutex // held for reading by every call, for writing by Close
-	closed   bool
-	now      func() time.Time
-	history  int
-	locks    [256]sync.Mutex
-	claimMu  sync.Mutex
-	excl     sync.Map // name → *sync.Mutex, for Exclusive
-	orders   orderCache
+	db      *badger.DB
+	gate    sync.RWMutex // held for reading by every call, for writing by Close
+	closed  bool
+	now     func() time.Time
+	history int
+	locks   [256]sync.Mutex
+	claimMu sync.Mutex
+	excl    sync.Map // name → *sync.Mutex, for Exclusive
+	orders  orderCache
+	creates createBatch
+	answers answers // create answers not yet written (see RecordCreated)
 }
 
 // Key layout. Every key is ASCII.
@@ -96,14 +96,8 @@ func OpenBadger(dir string, opts Options) (*BadgerStore, error) {
 		}
 		return nil, fmt.Errorf("opening badger: %w", err)
 	}
-	unsynced, err := openUnsynced(dir, opts)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	s := &BadgerStore{db: db, unsynced: unsynced, now: opts.Now, history: opts.HistoryLimit}
+	s := &BadgerStore{db: db, now: opts.Now, history: opts.HistoryLimit}
 	if err := s.migrate(); err != nil {
-		_ = unsynced.Close()
 		_ = db.Close()
 		return nil, err
 	}
@@ -118,8 +112,21 @@ func (s *BadgerStore) Close() error {
 	if s.closed {
 		return nil
 	}
+	// Create answers still in memory are written first (see
+	// RecordCreated), so a shop that stops loses none.
+	w := &s.answers
+	w.mu.Lock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	w.mu.Unlock()
+	var flushErr error
+	if all := s.takeAnswers(); len(all) > 0 {
+		flushErr = s.commit(func(txn *badger.Txn) error { return writeAnswers(txn, all) })
+	}
 	s.closed = true
-	return errors.Join(s.unsynced.Close(), s.db.Close())
+	return errors.Join(flushErr, s.db.Close())
 }
 
 // view runs fn in a read-only transaction, unless the store is closed.
@@ -136,26 +143,14 @@ func (s *BadgerStore) view(fn func(txn *badger.Txn) error) error {
 func (s *BadgerStore) DB() *badger.DB { return s.db }
 
 // Create stores a new order with its indexes and jobs in one transaction,
-// on disk before it returns. A second order with the same reference gets
-// ErrExists.
+// on disk before it returns, together with the other new orders that wait
+// at that moment (see createBatch). A second order with the same
+// reference gets ErrExists.
 func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 	if err := PrepareNew(o, s.now()); err != nil {
 		return err
 	}
-	mu := s.lock(o.Reference)
-	mu.Lock()
-	defer mu.Unlock()
-	return s.retry(func(txn *badger.Txn) error {
-		if err := s.insertOrder(txn, o); err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if err := s.putJob(txn, j); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.createGrouped(o, jobs)
 }
 
 // insertOrder writes a new order with its indexes in txn; ErrExists if
@@ -296,7 +291,7 @@ func (s *BadgerStore) getOrderStored(txn *badger.Txn, ref string) (*Order, []byt
 	if err != nil {
 		return nil, nil, err
 	}
-	merged, err := s.mergeUnsynced(o)
+	merged, err := s.mergeAnswer(txn, o)
 	if err != nil {
 		return nil, nil, err
 	}

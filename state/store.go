@@ -26,17 +26,18 @@ type Store interface {
 	// on the same database, are serialised; whoever comes second sees the
 	// first one's result.
 	Update(ref string, src Source, fn func(o *Order, tx *Tx) error) (*Order, bool, error)
-	// RecordCreated records Vipps' answer to an order's create call (see
-	// Order.ApplyCreated) and returns the order with it. It is the one
-	// write that is not on disk before it returns: readers see it at once,
-	// but a power cut may lose it (Badger keeps it in a second, unsynced
-	// database until the order's next transition writes it with the order;
-	// PostgreSQL commits it without waiting for the WAL flush). Nothing is
-	// lost with it: the order was stored before the create was sent, the
-	// poller asks Vipps for the payment, and the create sent again with
-	// the order's key answers with the same address. ErrNotFound for an
-	// unknown order.
-	RecordCreated(ref string, a CreateAnswer) (*Order, error)
+	// RecordCreated records Vipps' answer to a stored order's create call
+	// (see Order.ApplyCreated): every read after it returns shows it. It is
+	// the one write that is not on disk before it returns: a power cut may
+	// lose it (Badger keeps it in a second, unsynced database until the
+	// order's next transition writes it with the order; PostgreSQL commits
+	// it without waiting for the WAL flush). Nothing is lost with it: the
+	// order was stored before the create was sent, the poller asks Vipps
+	// for the payment, and the create sent again with the order's key
+	// answers with the same address. It does not read the order, so it
+	// may not tell an unknown reference (PostgreSQL says ErrNotFound;
+	// Badger keeps an answer no order ever reads).
+	RecordCreated(ref string, a CreateAnswer) error
 	// List returns orders newest first; see ListFilter and the cursor
 	// rules of the engines.
 	List(cursor string, limit int, f ListFilter) ([]*Order, string, error)

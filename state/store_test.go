@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -101,5 +102,120 @@ func TestEveryCommitIsSynced(t *testing.T) {
 	s := openTest(t, nil)
 	if !s.DB().Opts().SyncWrites {
 		t.Fatal("the order database does not sync its commits")
+	}
+}
+
+// TestConcurrentCreatesShareCommits: many buyers' orders stored at once,
+// some with a reference taken twice, are stored together (see
+// createBatch) and each caller hears its own outcome: every reference
+// stored once, every second try ErrExists, every stored order readable.
+func TestConcurrentCreatesShareCommits(t *testing.T) {
+	s, err := OpenBadger(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Create(newOrder(ref(i%250), int64(100+i)))
+		}()
+	}
+	wg.Wait()
+	stored, exists := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			stored++
+		case errors.Is(err, ErrExists) && i%250 < 50:
+			exists++
+		default:
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	if stored != 250 || exists != 50 {
+		t.Fatalf("stored %d, refused as taken %d", stored, exists)
+	}
+	for i := range 250 {
+		if _, err := s.Get(ref(i)); err != nil {
+			t.Fatalf("order %d: %v", i, err)
+		}
+	}
+	if n, _ := s.CountOrders(); n != 250 {
+		t.Fatalf("%d orders stored", n)
+	}
+}
+
+// TestCreateAnswersAreWrittenWithoutAFsyncOfTheirOwn: a create answer goes
+// to disk with the next commit of new orders; on a quiet shop, on its own
+// shortly after; and a store that closes writes what it still holds.
+func TestCreateAnswersAreWrittenWithoutAFsyncOfTheirOwn(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenBadger(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk := func(ref string) bool {
+		t.Helper()
+		found := false
+		_ = s.view(func(txn *badgerTxn) error {
+			_, err := txn.Get([]byte(prefixCreateAnswer + ref))
+			found = err == nil
+			return nil
+		})
+		return found
+	}
+	pendingOrder := func(i int) string {
+		o := newOrder(ref(i), 100)
+		o.Status = StatusPending
+		if err := s.Create(o); err != nil {
+			t.Fatal(err)
+		}
+		return o.Reference
+	}
+	answer := CreateAnswer{RedirectURL: "https://vipps.example/1", At: time.Now()}
+	// With the next order.
+	first := pendingOrder(1)
+	if err := s.RecordCreated(first, answer); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := s.Get(first); o.RedirectURL != answer.RedirectURL || onDisk(first) {
+		t.Fatalf("right after: shown %q, on disk %v", o.RedirectURL, onDisk(first))
+	}
+	pendingOrder(2)
+	if !onDisk(first) {
+		t.Fatal("the answer did not go with the next order's commit")
+	}
+	// On its own, on a quiet shop.
+	if err := s.RecordCreated(ref(2), answer); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !onDisk(ref(2)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the answer was not written on its own")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// At close.
+	third := pendingOrder(3)
+	if err := s.RecordCreated(third, answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = OpenBadger(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, r := range []string{first, ref(2), third} {
+		if o, err := s.Get(r); err != nil || o.RedirectURL != answer.RedirectURL || o.Payment.State != "CREATED" {
+			t.Fatalf("%s after reopening: %+v %v", r, o, err)
+		}
 	}
 }

@@ -120,8 +120,8 @@ func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx 
 // off for this one transaction). A crash of the server may lose it, never
 // corrupt anything or reorder it after a later commit; see state.Store for
 // why nothing is lost with it.
-func (s *Store) RecordCreated(ref string, a state.CreateAnswer) (*state.Order, error) {
-	o, _, err := s.update(ref, state.SourceCheckout, true, func(o *state.Order, tx *state.Tx) error {
+func (s *Store) RecordCreated(ref string, a state.CreateAnswer) error {
+	_, _, err := s.update(ref, state.SourceCheckout, true, func(o *state.Order, tx *state.Tx) error {
 		changed, err := o.ApplyCreated(a)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (s *Store) RecordCreated(ref string, a state.CreateAnswer) (*state.Order, e
 		tx.Note("%s", state.CreatedNote)
 		return nil
 	})
-	return o, err
+	return err
 }
 
 // update is Update; with lazy, the commit is not waited for on disk.

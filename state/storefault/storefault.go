@@ -334,15 +334,6 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func() error) err
 var _ state.Store = (*Store)(nil)
 
 // RecordCreated implements state.Store.
-func (s *Store) RecordCreated(ref string, a state.CreateAnswer) (*state.Order, error) {
-	var o *state.Order
-	err := s.write(Call{Method: "RecordCreated", Ref: ref}, func() error {
-		var err error
-		o, err = s.Store.RecordCreated(ref, a)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+func (s *Store) RecordCreated(ref string, a state.CreateAnswer) error {
+	return s.write(Call{Method: "RecordCreated", Ref: ref}, func() error { return s.Store.RecordCreated(ref, a) })
 }
