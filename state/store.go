@@ -14,7 +14,8 @@ import (
 // several. Everything a shop keeps lives in it: orders with their history
 // and operations, the outbox, the indexes, buyer details with their
 // retention, the merchant's Idempotency-Keys, the webhook registration and
-// the replay guard. Every write is durable before the call returns.
+// the replay guard. Every write is durable before the call returns, but
+// RecordCreated's (see there).
 type Store interface {
 	// Create stores a new order with its indexes and jobs; ErrExists if
 	// the reference is taken.
