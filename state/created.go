@@ -16,10 +16,13 @@ type CreateAnswer struct {
 const CreatedNote = "payment created at vipps"
 
 // ApplyCreated merges Vipps' answer to the create call into the order: the
-// payment is CREATED (an order that moved on keeps its state; see
-// ApplyPayment) and the buyer's address at Vipps is kept. It reports
-// whether anything changed.
+// payment is CREATED and the buyer's address at Vipps is kept. An answer
+// that comes after the payment went on (authorized, aborted, expired,
+// terminated) changes nothing. It reports whether anything changed.
 func (o *Order) ApplyCreated(a CreateAnswer) (bool, error) {
+	if vippsFinal(o.Payment.State) {
+		return false, nil // a late answer: the payment went on
+	}
 	changed := false
 	if a.RedirectURL != "" && a.RedirectURL != o.RedirectURL {
 		o.RedirectURL = a.RedirectURL
