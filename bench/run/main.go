@@ -78,6 +78,7 @@ func main() {
 	quick := flag.Bool("quick", false, "a few seconds in all (CI): 1 and 4 buyers for 1s; fails if any request fails")
 	growth := flag.Int("growth", 0, "finished orders to preload into the store before starting Caddy")
 	before := flag.String("before", "", "an earlier Caddy binary with the plugin, measured in turn with -caddy (two rounds each) for after ÷ before figures")
+	flag.IntVar(&rounds, "rounds", 1, "measure the paths in turn this many times per level; each row sums its rounds")
 	flag.StringVar(&profileDir, "profile", "", "a directory for Caddy's CPU profile of each measurement (<path>-<buyers>.pprof, from the admin endpoint); profiling costs CPU, so figures from a profiled run are not comparable")
 	flag.Parse()
 	if *quick {
@@ -244,14 +245,19 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	failures := int64(0)
 	var stepLines []string
 	for _, c := range levels {
-		direct := measure(pid, c, dur, b.direct)
-		proxied := profiled("proxy", c, dur, func() result { return measure(pid, c, dur, b.proxied) })
-		var durable result
-		if durableDir != "" {
-			durable = profiled("durable", c, dur, func() result { return measure(pid, c, dur, b.durable) })
+		// With -rounds, the paths take turns, round after round, and each
+		// row sums its rounds: a slow spell of the machine then falls on
+		// every path alike instead of on whichever ran during it.
+		var direct, proxied, durable, checkout, order result
+		for range rounds {
+			direct = load.Add(direct, measure(pid, c, dur, b.direct))
+			proxied = load.Add(proxied, profiled("proxy", c, dur, func() result { return measure(pid, c, dur, b.proxied) }))
+			if durableDir != "" {
+				durable = load.Add(durable, profiled("durable", c, dur, func() result { return measure(pid, c, dur, b.durable) }))
+			}
+			checkout = load.Add(checkout, profiled("checkout", c, dur, func() result { return measure(pid, c, dur, b.checkout) }))
+			order = load.Add(order, profiled("order", c, dur, func() result { return measure(pid, c, dur, b.order) }))
 		}
-		checkout := profiled("checkout", c, dur, func() result { return measure(pid, c, dur, b.checkout) })
-		order := profiled("order", c, dur, func() result { return measure(pid, c, dur, b.order) })
 		rates[c] = checkout.Rate()
 		all[c] = map[string]result{"direct": direct, "proxy": proxied, "checkout": checkout, "order": order}
 		rows := []struct {
@@ -376,6 +382,9 @@ func orderBytes() int {
 
 // profileDir, when set, receives a CPU profile of Caddy per measurement.
 var profileDir string
+
+// rounds is how many times each level measures its paths in turn (-rounds).
+var rounds = 1
 
 // profiled runs a measurement while Caddy's admin endpoint records a CPU
 // profile of it, written to profileDir as <path>-<buyers>.pprof.
