@@ -58,17 +58,7 @@ func (s *Service) createPayment(ctx context.Context, o *state.Order, phone strin
 func (s *Service) recordCreated(o *state.Order, redirectURL string) (*state.Order, error) {
 	answer := state.CreateAnswer{RedirectURL: redirectURL, At: s.now().UTC()}
 	if o.Status == state.StatusNew {
-		after, _, err := s.update(o.Reference, state.SourceCheckout, func(o *state.Order, tx *state.Tx) error {
-			changed, err := o.ApplyCreated(answer)
-			if err != nil {
-				return err
-			}
-			if !changed {
-				return state.ErrNoChange
-			}
-			tx.Note("%s", state.CreatedNote)
-			return nil
-		})
+		after, _, err := s.update(o.Reference, state.SourceCheckout, answer.Record)
 		return after, err
 	}
 	if err := s.store.RecordCreated(o.Reference, answer); err != nil {

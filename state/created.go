@@ -35,6 +35,20 @@ func (o *Order) ApplyCreated(a CreateAnswer) (bool, error) {
 	return changed || c, nil
 }
 
+// Record is the transition that records the answer in its order (for
+// Store.Update): ErrNoChange when it tells nothing new.
+func (a CreateAnswer) Record(o *Order, tx *Tx) error {
+	changed, err := o.ApplyCreated(a)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return ErrNoChange
+	}
+	tx.Note("%s", CreatedNote)
+	return nil
+}
+
 // applyCreatedRecord merges an answer kept apart from the order (see
 // BadgerStore.RecordCreated) into an order as read, as the transition
 // that records it would: the history entry and the time of the change

@@ -137,15 +137,7 @@ func (s *Store) CreateLinkOrder(id string, o *state.Order, fn func(l *state.Link
 		if err := fn(l, holder); err != nil {
 			return err
 		}
-		if err := insertOrder(ctx, tx, o, data); err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if err := s.putJob(ctx, tx, j, o.Reference); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertOrderWithJobs(ctx, tx, o, data, jobs)
 	})
 }
 

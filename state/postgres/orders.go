@@ -39,16 +39,21 @@ func (s *Store) Create(o *state.Order, jobs ...state.Job) error {
 	ctx, cancel := opCtx()
 	defer cancel()
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := insertOrder(ctx, tx, o, data); err != nil {
+		return s.insertOrderWithJobs(ctx, tx, o, data, jobs)
+	})
+}
+
+// insertOrderWithJobs inserts a new order and its jobs in tx.
+func (s *Store) insertOrderWithJobs(ctx context.Context, tx pgx.Tx, o *state.Order, data []byte, jobs []state.Job) error {
+	if err := insertOrder(ctx, tx, o, data); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if err := s.putJob(ctx, tx, j, o.Reference); err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			if err := s.putJob(ctx, tx, j, o.Reference); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // insertOrder writes a new order's row (ErrExists if the reference is
@@ -121,17 +126,7 @@ func (s *Store) Update(ref string, src state.Source, fn func(o *state.Order, tx 
 // corrupt anything or reorder it after a later commit; see state.Store for
 // why nothing is lost with it.
 func (s *Store) RecordCreated(ref string, a state.CreateAnswer) error {
-	_, _, err := s.update(ref, state.SourceCheckout, true, func(o *state.Order, tx *state.Tx) error {
-		changed, err := o.ApplyCreated(a)
-		if err != nil {
-			return err
-		}
-		if !changed {
-			return state.ErrNoChange
-		}
-		tx.Note("%s", state.CreatedNote)
-		return nil
-	})
+	_, _, err := s.update(ref, state.SourceCheckout, true, a.Record)
 	return err
 }
 
