@@ -103,7 +103,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    reference_prefix       <prefix>
 //	    currency               NOK|DKK|EUR|SEK
 //	    payment_description    <text>
-//	    product                <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]
+//	    product                <sku> <price in minor units> <name> [vat <percent>] [name <lang> <name>...] [collect <detail>...]
 //	    catalog                <file.json>
 //	    collect                name|email|address|phone...
 //	    shipping               <id> <price in minor units> <name> [default] [vat <percent>]
@@ -429,9 +429,12 @@ func parseStore(d *caddyfile.Dispenser) (json.RawMessage, error) {
 
 var postgresSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
-// parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]
+// parseProduct reads: product <sku> <price in minor units> <name> [vat <percent>] [name <lang> <name>...] [collect <detail>...]
+//
+// The first name is in the shop's default language; each "name <lang>
+// <name>" names the product in another language of the pages.
 func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {
-	const usage = "product needs: <sku> <price in minor units> <name> [vat <percent>] [collect <detail>...]"
+	const usage = "product needs: <sku> <price in minor units> <name> [vat <percent>] [name <lang> <name>...] [collect <detail>...]"
 	args := d.RemainingArgs()
 	if len(args) < 3 {
 		return shop.Product{}, d.Errf("%s, got %d arguments", usage, len(args))
@@ -454,13 +457,25 @@ func parseProduct(d *caddyfile.Dispenser) (shop.Product, error) {
 				return shop.Product{}, d.Errf("product %s: invalid vat '%s'", args[0], rest[1])
 			}
 			p.VAT, rest = &v, rest[2:]
+		case rest[0] == "name" && len(rest) > 2:
+			lang, name := rest[1], rest[2]
+			if err := checkLanguage(lang); err != nil {
+				return shop.Product{}, d.Errf("product %s: name %v", args[0], err)
+			}
+			if _, dup := p.Names[lang]; dup {
+				return shop.Product{}, d.Errf("product %s: name %s is given twice", args[0], lang)
+			}
+			if p.Names == nil {
+				p.Names = map[string]string{}
+			}
+			p.Names[lang], rest = name, rest[3:]
 		case rest[0] == "collect" && len(rest) > 1 && p.Collect == nil:
 			if _, err := shop.ParseCollect(rest[1:]); err != nil {
 				return shop.Product{}, d.Errf("product %s: %v", args[0], err)
 			}
 			p.Collect, rest = rest[1:], nil
 		default:
-			return shop.Product{}, d.Errf("product %s: expected 'vat <percent>' or 'collect <detail>...', got '%s'", args[0], rest[0])
+			return shop.Product{}, d.Errf("product %s: expected 'vat <percent>', 'name <lang> <name>' or 'collect <detail>...', got '%s'", args[0], rest[0])
 		}
 	}
 	return p, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -379,6 +380,11 @@ func (s *shopSpec) buildCatalog() error {
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
+	for _, p := range products {
+		if err := checkNameLanguages(p); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+	}
 	if err := cat.SetShipping(shipping); err != nil {
 		return fmt.Errorf("shipping: %w", err)
 	}
@@ -413,6 +419,17 @@ func (c ShopConfig) isEmpty() bool {
 func checkLanguage(v string) error {
 	if v != "" && !slices.Contains(handlers.LanguageCodes(), v) {
 		return fmt.Errorf("language %q: use one of %s", v, strings.Join(handlers.LanguageCodes(), ", "))
+	}
+	return nil
+}
+
+// checkNameLanguages: a product is named only in languages of the
+// built-in pages, the languages a buyer's pages can be in.
+func checkNameLanguages(p shop.Product) error {
+	for _, lang := range slices.Sorted(maps.Keys(p.Names)) {
+		if !slices.Contains(handlers.LanguageCodes(), lang) {
+			return fmt.Errorf("sku %q: name language %q: use one of %s", p.SKU, lang, strings.Join(handlers.LanguageCodes(), ", "))
+		}
 	}
 	return nil
 }

@@ -187,6 +187,8 @@ func (h *Handler) adminCreate(r *http.Request, f url.Values) (string, error) {
 	}
 	c.CaptureOnPayment = f.Get("capture") == captureOnPayment
 	if f.Get("then") == "kiosk" {
+		// The buyer at the counter reads the shop's screen, in its language.
+		c.Language = h.buyerLanguage(r, "")
 		res, err := h.svc.CounterSale(r.Context(), c)
 		if err != nil {
 			return "", err

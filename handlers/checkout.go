@@ -17,6 +17,8 @@ import (
 type checkoutJSON struct {
 	Items []shop.CartLine `json:"items"`
 	Phone string          `json:"phone"`
+	// Lang is the language the buyer's page was in (en, nb, da, sv, fi).
+	Lang string `json:"lang"`
 }
 
 // CheckoutResponse is the answer to a JSON checkout.
@@ -26,14 +28,17 @@ type CheckoutResponse struct {
 }
 
 // checkout serves POST {base}/checkout: an HTML form (fields sku and qty,
-// repeated per item; optional phone) or JSON. A form gets 303 to Vipps, JSON
-// gets 201 with the reference and redirect URL.
+// repeated per item; optional phone and lang) or JSON. A form gets 303 to
+// Vipps, JSON gets 201 with the reference and redirect URL. The order names
+// its products in the buyer's language: lang when the page sends one the
+// built-in pages have, otherwise the browser's Accept-Language.
 func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 	req, err := readCheckout(r)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
 	}
+	req.Language = h.buyerLanguage(r, req.Language)
 	res, err := h.svc.Checkout(r.Context(), req)
 	if err != nil {
 		h.failErr(w, r, err)
@@ -71,7 +76,7 @@ func readCheckout(r *http.Request) (shop.CheckoutRequest, error) {
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 			return shop.CheckoutRequest{}, &shop.InputError{Reason: "unexpected data after the JSON object"}
 		}
-		return shop.CheckoutRequest{Lines: body.Items, Phone: body.Phone}, nil
+		return shop.CheckoutRequest{Lines: body.Items, Phone: body.Phone, Language: body.Lang}, nil
 	case mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data":
 		if err := parseForm(r, mt); err != nil {
 			return shop.CheckoutRequest{}, err
@@ -132,5 +137,5 @@ func formCart(r *http.Request) (shop.CheckoutRequest, error) {
 		}
 		lines = append(lines, shop.CartLine{SKU: strings.TrimSpace(sku), Qty: qty})
 	}
-	return shop.CheckoutRequest{Lines: lines, Phone: r.PostForm.Get("phone")}, nil
+	return shop.CheckoutRequest{Lines: lines, Phone: r.PostForm.Get("phone"), Language: r.PostForm.Get("lang")}, nil
 }

@@ -119,6 +119,16 @@ func BrandFor(brand, currency string) string {
 	return "Vipps"
 }
 
+// buyerLanguage is the language a buyer's request is served in: asked when
+// the pages have it (a static page's own choice, sent as "lang"),
+// otherwise the browser's language as lang negotiates it.
+func (h *Handler) buyerLanguage(r *http.Request, asked string) string {
+	if _, ok := messages[asked]; ok {
+		return asked
+	}
+	return negotiateLanguage(r.Header.Get("Accept-Language"), h.cfg.Language)
+}
+
 // lang is the Lang of a request: the browser's language if the pages have
 // it, otherwise the shop's.
 func (h *Handler) lang(r *http.Request) *Lang {

@@ -50,8 +50,9 @@ func (h *Handler) linkKiosk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := h.lang(r)
+	_, desc := h.svc.LinkIn(l, lang.Code)
 	attempt := h.payAttempt(w, r, l.Token)
-	page := kioskPage{frame: h.frame(lang, l.Description), Screen: kioskStart, Description: l.Description,
+	page := kioskPage{frame: h.frame(lang, desc), Screen: kioskStart, Description: desc,
 		Amount: l.Amount, Currency: l.Currency, StartURL: h.payPath(l.Token) + "/kiosk", Attempt: attempt}
 	code := http.StatusOK
 	if status := h.svc.LinkStatusFor(l, attempt); status != shop.LinkActive {
@@ -64,7 +65,7 @@ func (h *Handler) linkKiosk(w http.ResponseWriter, r *http.Request) {
 // with Vipps' userFlow QR, shown on the kiosk page (303).
 func (h *Handler) startLinkKiosk(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	pay := shop.LinkPayment{Flow: shop.FlowQR}
+	pay := shop.LinkPayment{Flow: shop.FlowQR, Language: h.buyerLanguage(r, "")}
 	if err := r.ParseForm(); err == nil {
 		pay.Attempt = r.PostForm.Get("attempt")
 	}
@@ -121,6 +122,7 @@ func (h *Handler) counterSale(w http.ResponseWriter, r *http.Request, _ string) 
 		h.failErr(w, r, err)
 		return
 	}
+	c.Language = h.buyerLanguage(r, "")
 	h.keyed(w, r, "counter sale", "", body, func(w http.ResponseWriter, r *http.Request, _ shop.Caller) (outcome, string) {
 		res, err := h.svc.CounterSale(r.Context(), c)
 		if err != nil {

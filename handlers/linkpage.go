@@ -79,21 +79,23 @@ func (h *Handler) payLinkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := h.svc.LinkStatusFor(l, attemptCookie(r))
+	lang := h.lang(r)
+	items, desc := h.svc.LinkIn(l, lang.Code)
+	w.Header().Add("Vary", "Accept-Language")
 	if !wantsHTML(r) {
 		if err := refusalOf(status); err != nil {
 			h.failErr(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, BuyerLink{Description: l.Description, Items: buyerItems(l.Items), Amount: l.Amount,
+		writeJSON(w, http.StatusOK, BuyerLink{Description: desc, Items: buyerItems(items), Amount: l.Amount,
 			Currency: l.Currency, ExpiresAt: l.ExpiresAt, Push: h.cfg.LinkPush})
 		return
 	}
 	attempt := h.payAttempt(w, r, l.Token)
-	lang := h.lang(r)
 	page := linkPage{
-		frame:       h.frame(lang, l.Description),
-		Order:       BuyerView{Items: buyerItems(l.Items), Amount: l.Amount, Currency: l.Currency},
-		Description: l.Description, ExpiresAt: l.ExpiresAt,
+		frame:       h.frame(lang, desc),
+		Order:       BuyerView{Items: buyerItems(items), Amount: l.Amount, Currency: l.Currency},
+		Description: desc, ExpiresAt: l.ExpiresAt,
 		PayURL: h.payPath(l.Token), Push: h.cfg.LinkPush, PhoneExample: shop.MarketOf(h.currency).PhoneExample,
 		Attempt: attempt,
 	}
@@ -118,6 +120,7 @@ func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) {
 		h.failLink(w, r, token, pay, err)
 		return
 	}
+	pay.Language = h.buyerLanguage(r, "")
 	res, err := h.svc.PayLink(r.Context(), token, pay)
 	if err != nil {
 		h.failLink(w, r, token, pay, err)

@@ -82,3 +82,30 @@ func CurrencyUnit(cur, lang string) string {
 	}
 	return style.printer.Sprint(currency.Symbol(unit))
 }
+
+// MoneyFormat is how a language writes amounts of a currency, for a page's
+// script that adds up a cart: an amount in minor units is Prefix, the whole
+// units in groups of three digits joined by Group, Decimal, the two digits
+// of the minor units, and Suffix. It is read off FormatMoney, so a page
+// that follows it writes every amount as the built-in pages do.
+type MoneyFormat struct {
+	Prefix  string `json:"prefix"`
+	Suffix  string `json:"suffix"`
+	Group   string `json:"group"`
+	Decimal string `json:"decimal"`
+}
+
+// MoneyFormatOf is the MoneyFormat of currency cur in language lang.
+func MoneyFormatOf(cur, lang string) MoneyFormat {
+	// 1234567.89: the digits 1 to 9 once each, so every separator and
+	// the text around the digits is found by where the digits are.
+	s := FormatMoney(123456789, cur, lang)
+	first, last := strings.IndexByte(s, '1'), strings.LastIndexByte(s, '9')
+	digits := s[first : last+1]
+	return MoneyFormat{
+		Prefix:  s[:first],
+		Suffix:  s[last+1:],
+		Group:   digits[strings.IndexByte(digits, '1')+1 : strings.IndexByte(digits, '2')],
+		Decimal: digits[strings.IndexByte(digits, '7')+1 : strings.IndexByte(digits, '8')],
+	}
+}

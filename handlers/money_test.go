@@ -1,8 +1,12 @@
 package handlers
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
 // TestFormatMoneyInEveryLanguageAndCurrency: each of the 20 pairs, as a
@@ -50,6 +54,39 @@ func TestFormatMoneyInEveryLanguageAndCurrency(t *testing.T) {
 	}
 	if got := CurrencyUnit("NOK", "nb"); got != "kr" {
 		t.Errorf("the krone in Norwegian is %q", got)
+	}
+}
+
+// TestMoneyFormatWritesWhatFormatMoneyWrites: a page that writes amounts
+// by the MoneyFormat it is given (as the demo's shop.js does, written out
+// here the same way) writes exactly FormatMoney's text, in every language
+// and currency, for amounts with and without groups of thousands.
+func TestMoneyFormatWritesWhatFormatMoneyWrites(t *testing.T) {
+	byPattern := func(f MoneyFormat, minor int64) string {
+		whole := strconv.FormatInt(minor/100, 10)
+		var groups []string
+		for len(whole) > 3 {
+			groups = append([]string{whole[len(whole)-3:]}, groups...)
+			whole = whole[:len(whole)-3]
+		}
+		groups = append([]string{whole}, groups...)
+		return f.Prefix + strings.Join(groups, f.Group) + f.Decimal + fmt.Sprintf("%02d", minor%100) + f.Suffix
+	}
+	for _, lang := range LanguageCodes() {
+		for _, cur := range shop.Currencies {
+			f := MoneyFormatOf(cur, lang)
+			for _, minor := range []int64{0, 5, 14900, 99999, 100000, 134950, 3455100, 65000000, 123456789012} {
+				if got, want := byPattern(f, minor), FormatMoney(minor, cur, lang); got != want {
+					t.Errorf("%s %s %d: the pattern %+v writes %q, FormatMoney %q", lang, cur, minor, f, got, want)
+				}
+			}
+		}
+	}
+	if f := MoneyFormatOf("NOK", "en"); f != (MoneyFormat{Prefix: "NOK\u00a0", Group: ",", Decimal: "."}) {
+		t.Errorf("English NOK: %+v", f)
+	}
+	if f := MoneyFormatOf("NOK", "nb"); f != (MoneyFormat{Suffix: "\u00a0kr", Group: "\u00a0", Decimal: ","}) {
+		t.Errorf("Norwegian NOK: %+v", f)
 	}
 }
 

@@ -14,7 +14,7 @@ func BenchmarkPriceCart(b *testing.B) {
 	cart := []CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}, {SKU: "book", Qty: 1}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := c.Price(cart); err != nil {
+		if _, _, err := c.Price(cart, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

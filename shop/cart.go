@@ -19,11 +19,12 @@ const (
 	MaxCartLines = 50
 )
 
-// Price turns cart lines into priced order items using only the catalog.
-// Lines with the same SKU are merged. It returns an InputError naming the
+// Price turns cart lines into priced order items using only the catalog,
+// each named in the buyer's language lang (see Product.NameIn): the order
+// keeps the names its buyer saw. Lines with the same SKU are merged. It returns an InputError naming the
 // problem for an empty cart, an unknown SKU, or a quantity outside 1..MaxQty,
 // and for a total over what Vipps accepts.
-func (c *Catalog) Price(lines []CartLine) ([]state.Item, int64, error) {
+func (c *Catalog) Price(lines []CartLine, lang string) ([]state.Item, int64, error) {
 	if len(lines) == 0 {
 		return nil, 0, &InputError{Field: "sku", Code: CodeEmptyCart, Reason: "the cart is empty"}
 	}
@@ -48,7 +49,7 @@ func (c *Catalog) Price(lines []CartLine) ([]state.Item, int64, error) {
 			}
 		} else {
 			index[p.SKU] = len(items)
-			items = append(items, state.Item{SKU: p.SKU, Name: p.Name, Qty: l.Qty, UnitPrice: p.Price, VATRate: c.VATBasisPoints(p)})
+			items = append(items, state.Item{SKU: p.SKU, Name: p.NameIn(lang), Qty: l.Qty, UnitPrice: p.Price, VATRate: c.VATBasisPoints(p)})
 		}
 		total += p.Price * int64(l.Qty)
 		if total > MaxAmount {

@@ -3,6 +3,7 @@ package shop
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"regexp"
@@ -18,8 +19,17 @@ type Product struct {
 	// digits, '-', '_' and '.', at most 64 characters.
 	SKU string `json:"sku"`
 
-	// Name is shown to the buyer on receipts and in the Vipps app.
+	// Name is shown to the buyer on the pages, receipts and in the Vipps
+	// app. It is the name in the shop's default language (the shop's
+	// `language`), and the name of every language Names leaves out.
 	Name string `json:"name"`
+
+	// Names gives the product's name in other languages, by language
+	// code: {"nb": "Ullsokker", "en": "Wool socks"}. A buyer whose pages
+	// are in one of them sees, pays for and gets a receipt for the
+	// product under that name. The codes are those of the built-in pages
+	// (en, nb, da, sv, fi).
+	Names map[string]string `json:"names,omitempty"`
 
 	// Price is the unit price in minor units (øre, cents), VAT included.
 	Price int64 `json:"price"`
@@ -54,6 +64,37 @@ type CatalogFile struct {
 }
 
 var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// languagePattern is the form of a language code: two or three lower-case
+// letters. Which languages the shop speaks is the pages' business; the
+// configuration checks a code against them.
+var languagePattern = regexp.MustCompile(`^[a-z]{2,3}$`)
+
+// maxNameBytes bounds a product's name in any language.
+const maxNameBytes = 200
+
+// checkName checks one of a product's names in another language.
+func checkName(lang, name string) error {
+	if !languagePattern.MatchString(lang) {
+		return fmt.Errorf("name language %q: use a language code such as nb or en", lang)
+	}
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("name in %s is empty", lang)
+	}
+	if len(name) > maxNameBytes {
+		return fmt.Errorf("name in %s is longer than %d bytes", lang, maxNameBytes)
+	}
+	return nil
+}
+
+// NameIn is the product's name in language lang: its name in Names, or
+// else Name, the name in the shop's default language.
+func (p Product) NameIn(lang string) string {
+	if n, ok := p.Names[lang]; ok {
+		return n
+	}
+	return p.Name
+}
 
 // MaxAmount is the largest payment Vipps accepts, in minor units.
 const MaxAmount = 65_000_000
@@ -102,8 +143,13 @@ func (c *Catalog) add(p Product) error {
 	if strings.TrimSpace(p.Name) == "" {
 		return fmt.Errorf("sku %q: name is empty", p.SKU)
 	}
-	if len(p.Name) > 200 {
-		return fmt.Errorf("sku %q: name is longer than 200 bytes", p.SKU)
+	if len(p.Name) > maxNameBytes {
+		return fmt.Errorf("sku %q: name is longer than %d bytes", p.SKU, maxNameBytes)
+	}
+	for _, lang := range slices.Sorted(maps.Keys(p.Names)) {
+		if err := checkName(lang, p.Names[lang]); err != nil {
+			return fmt.Errorf("sku %q: %w", p.SKU, err)
+		}
 	}
 	if p.Price <= 0 || p.Price > MaxAmount {
 		return fmt.Errorf("sku %q: price %d must be between 1 and %d minor units", p.SKU, p.Price, MaxAmount)

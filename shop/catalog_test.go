@@ -98,7 +98,7 @@ func testCatalog(t *testing.T) *Catalog {
 
 func TestPrice(t *testing.T) {
 	c := testCatalog(t)
-	items, total, err := c.Price([]CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}, {SKU: "socks", Qty: 1}})
+	items, total, err := c.Price([]CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}, {SKU: "socks", Qty: 1}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestPrice(t *testing.T) {
 		{make([]CartLine, MaxCartLines+1), "sku"},
 	}
 	for _, b := range bad {
-		_, _, err := c.Price(b.lines)
+		_, _, err := c.Price(b.lines, "")
 		var in *InputError
 		if !errors.As(err, &in) || in.Field != b.field {
 			t.Errorf("Price(%v) error = %v, want InputError on %s", b.lines, err, b.field)
@@ -135,7 +135,7 @@ func TestPriceTotalLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = c.Price([]CartLine{{SKU: "gold", Qty: 3}})
+	_, _, err = c.Price([]CartLine{{SKU: "gold", Qty: 3}}, "")
 	var in *InputError
 	if !errors.As(err, &in) {
 		t.Fatalf("error = %v, want InputError", err)

@@ -27,6 +27,9 @@ type Charge struct {
 	// CaptureOnPayment charges as soon as the buyer has paid (a service,
 	// nothing to ship), instead of when the merchant ships.
 	CaptureOnPayment bool
+	// Language names the catalog lines in the buyer's language (see
+	// Product.NameIn); empty is the shop's default language.
+	Language string
 	// Order is an order that was not paid (its payment failed, was
 	// rejected or expired): the link charges its lines and delivery at
 	// that order's prices, so its buyer can pay again. Exclusive with
@@ -36,6 +39,10 @@ type Charge struct {
 
 // FreeAmountSKU names the line of a free amount on orders and receipts.
 const FreeAmountSKU = "amount"
+
+// againShippingSKU names the line that charges an unpaid order's delivery
+// again.
+const againShippingSKU = "shipping"
 
 // minimumAmount is the smallest payment Vipps takes per currency.
 var minimumAmount = map[string]int64{"NOK": 100, "SEK": 100, "DKK": 1, "EUR": 1}
@@ -55,7 +62,7 @@ func (s *Service) price(c Charge) ([]state.Item, int64, string, error) {
 	case len(c.Lines) > 0 && (c.Amount != 0 || c.VAT != nil):
 		return nil, 0, "", &InputError{Field: "amount", Reason: "give either lines or an amount with its vat, not both"}
 	case len(c.Lines) > 0:
-		items, total, err := s.catalog.Price(c.Lines)
+		items, total, err := s.catalog.Price(c.Lines, c.Language)
 		if err != nil {
 			return nil, 0, "", err
 		}
@@ -99,7 +106,7 @@ func (s *Service) priceAgain(ref, desc string) ([]state.Item, int64, string, err
 	}
 	items := slices.Clone(o.Items)
 	if sh := o.Shipping; sh != nil && sh.Amount > 0 {
-		items = append(items, state.Item{SKU: "shipping", Name: sh.Name, Qty: 1, UnitPrice: sh.Amount, VATRate: sh.VATRate})
+		items = append(items, state.Item{SKU: againShippingSKU, Name: sh.Name, Qty: 1, UnitPrice: sh.Amount, VATRate: sh.VATRate})
 	}
 	if desc == "" {
 		desc = fitDescription(summary(items))

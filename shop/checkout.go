@@ -19,6 +19,10 @@ type CheckoutRequest struct {
 	// Phone optionally pre-fills the Vipps landing page. It is kept with the
 	// buyer details, which expire, and never logged.
 	Phone string
+	// Language is the language of the buyer's pages (en, nb, da, sv,
+	// fi): the order's lines, its payment description and its receipt
+	// name the products in it. Empty is the shop's default language.
+	Language string
 }
 
 // CheckoutResult is a created order and where to send the buyer.
@@ -49,7 +53,7 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	if err != nil {
 		return nil, err
 	}
-	items, total, err := s.catalog.Price(req.Lines)
+	items, total, err := s.catalog.Price(req.Lines, req.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +65,7 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (*CheckoutR
 	if err != nil {
 		return nil, err
 	}
+	o.Language = req.Language
 	if err := s.store.Create(o, s.createdJobs(o)...); err != nil {
 		return nil, storeNew(err)
 	}

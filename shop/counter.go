@@ -18,7 +18,7 @@ func (s *Service) CounterSale(ctx context.Context, c Charge) (*CheckoutResult, e
 	if err != nil {
 		return nil, err
 	}
-	o.Flow, o.CaptureOnPayment, o.AgainFor = FlowQR, c.CaptureOnPayment, c.Order
+	o.Flow, o.CaptureOnPayment, o.AgainFor, o.Language = FlowQR, c.CaptureOnPayment, c.Order, c.Language
 	if c.Order != "" {
 		if err := s.offerAgain(c.Order, state.AgainRoute{Kind: againOrder, ID: o.Reference, At: o.CreatedAt}); err != nil {
 			return nil, err

@@ -24,7 +24,7 @@ func FuzzParseCatalog(f *testing.F) {
 				continue
 			}
 			for _, p := range c.Products() {
-				items, total, err := c.Price([]CartLine{{SKU: p.SKU, Qty: 1}})
+				items, total, err := c.Price([]CartLine{{SKU: p.SKU, Qty: 1}}, "")
 				if err != nil || total != p.Price || len(items) != 1 || items[0].UnitPrice != p.Price {
 					t.Fatalf("pricing %q: %v, %d, %v", p.SKU, items, total, err)
 				}
@@ -48,7 +48,7 @@ func FuzzPrice(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, sku1 string, qty1 int, sku2 string, qty2 int) {
-		items, total, err := c.Price([]CartLine{{SKU: sku1, Qty: qty1}, {SKU: sku2, Qty: qty2}})
+		items, total, err := c.Price([]CartLine{{SKU: sku1, Qty: qty1}, {SKU: sku2, Qty: qty2}}, "")
 		if err != nil {
 			var in *InputError
 			if !errors.As(err, &in) {

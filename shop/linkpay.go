@@ -35,6 +35,9 @@ type LinkPayment struct {
 	// Back from Vipps and Pay again) is sent to that payment, not refused
 	// because the link is busy.
 	Attempt string
+	// Language is the language of the link's page: the order names the
+	// link's products in it (see LinkIn). Empty is the shop's default.
+	Language string
 }
 
 // attemptPattern is what a page's attempt looks like.
@@ -94,11 +97,13 @@ func (s *Service) PayLink(ctx context.Context, token string, pay LinkPayment) (*
 			return nil, err
 		}
 	}
-	o, err := s.newOrder(l.Items, l.Amount, l.Description, false)
+	items, desc := s.LinkIn(l, pay.Language)
+	o, err := s.newOrder(items, l.Amount, desc, false)
 	if err != nil {
 		return nil, err
 	}
 	o.Flow, o.CaptureOnPayment, o.LinkAttempt, o.AgainFor = pay.Flow, l.CaptureOnPayment, pay.Attempt, l.ForOrder
+	o.Language = pay.Language
 	now := s.now()
 	_, err = s.store.CreateLinkOrder(l.ID, o, func(cur *state.Link, holder *state.Order) error {
 		if heldBy(holder, pay.Attempt) && holder.Flow == pay.Flow {

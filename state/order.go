@@ -204,6 +204,11 @@ type Order struct {
 	// AgainFor names the unpaid order whose goods this order charges
 	// again (made from a link for it, or sold at the counter for it).
 	AgainFor string `json:"again_for,omitempty"`
+	// Language is the language of the pages the buyer ordered from (en,
+	// nb, da, sv, fi): the order's lines and payment description name the
+	// products as it does, and so does the receipt. Empty on orders made
+	// before the language was kept, and where the shop's default applies.
+	Language string `json:"language,omitempty"`
 	// Flow is how the buyer was asked to pay: Vipps' userFlow QR or
 	// PUSH_MESSAGE; empty for the usual redirect to Vipps.
 	Flow string `json:"flow,omitempty"`
