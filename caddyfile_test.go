@@ -3,6 +3,7 @@ package caddyvipps
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,44 @@ func TestAbandonedRetentionOff(t *testing.T) {
 	}
 }
 
+// TestProductNamesPerLanguage: "name <lang> <name>" names a product in a
+// language of the pages, before or after its vat, and ahead of collect.
+func TestProductNamesPerLanguage(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`vipps {
+		product socks 14900 "Wool socks" name nb "Ullsokker" vat 25 name sv "Ullstrumpor" collect name
+		product mug 19900 "Coffee mug"
+	}`)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	socks, mug := h.Products[0], h.Products[1]
+	if socks.Name != "Wool socks" || len(socks.Names) != 2 || socks.Names["nb"] != "Ullsokker" || socks.Names["sv"] != "Ullstrumpor" ||
+		*socks.VAT != 25 || strings.Join(socks.Collect, " ") != "name" {
+		t.Fatalf("socks = %+v", socks)
+	}
+	if mug.Names != nil {
+		t.Fatalf("mug has names %v", mug.Names)
+	}
+	// A catalog file is checked against the pages' languages too.
+	file := filepath.Join(t.TempDir(), "catalog.json")
+	if err := os.WriteFile(file, []byte(`{"products":[{"sku":"socks","name":"Socks","names":{"de":"Socken"},"price":100}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (ShopConfig{CatalogFile: file, DataDir: t.TempDir()}).prepare(DefaultShop); err == nil ||
+		!strings.Contains(err.Error(), `sku "socks": name language "de": use one of da, en, fi, nb, sv`) {
+		t.Fatalf("a catalog file naming a product in German: %v", err)
+	}
+	// The JSON config carries them as "names".
+	raw, err := json.Marshal(h.Products[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"names":{"nb":"Ullsokker","sv":"Ullstrumpor"}`) {
+		t.Fatalf("product JSON %s", raw)
+	}
+}
+
 func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	tests := []struct {
 		name, input, want string
@@ -153,6 +192,10 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"shipping two defaults", "vipps {\n\tshipping a 100 A default\n\tshipping b 100 B default\n}", "only one shipping option"},
 		{"shipping twice", "vipps {\n\tshipping a 100 A\n\tshipping a 200 B\n}", "listed twice"},
 		{"shipping vat", "vipps {\n\tcurrency DKK\n\tshipping a 100 A vat 12\n}", "not a rate used"},
+		{"name in a language the pages lack", "vipps {\n\tproduct socks 100 Socks name de Socken\n}", "product socks: name language \"de\": use one of da, en, fi, nb, sv"},
+		{"name in a language twice", "vipps {\n\tproduct socks 100 Socks name nb Sokker name nb Ullsokker\n}", "name nb is given twice"},
+		{"name without its text", "vipps {\n\tproduct socks 100 Socks name nb\n}", "expected 'vat <percent>', 'name <lang> <name>'"},
+		{"empty name in a language", "vipps {\n\tproduct socks 100 Socks name nb \" \"\n}", "name in nb is empty, at Testfile:2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ func newShopHarness(t testing.TB) *shopHarness {
 		t.Fatal(err)
 	}
 	catalog, err := shop.NewCatalog("NOK", []shop.Product{
-		{SKU: "socks", Name: "Wool socks", Price: 14900},
+		{SKU: "socks", Name: "Wool socks", Names: map[string]string{"nb": "Ullsokker"}, Price: 14900},
 		{SKU: "mug", Name: "Coffee mug", Price: 19900},
 	})
 	if err != nil {

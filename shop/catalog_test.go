@@ -30,6 +30,10 @@ func TestNewCatalogValidation(t *testing.T) {
 		{"vat not used in market", "NOK", []Product{{SKU: "x", Name: "X", Price: 1, VAT: vat(17)}}, "not a rate used with NOK"},
 		{"danish reduced rate", "DKK", []Product{{SKU: "x", Name: "X", Price: 1, VAT: vat(15)}}, "not a rate used with DKK"},
 		{"negative vat", "NOK", []Product{{SKU: "x", Name: "X", Price: 1, VAT: vat(-1)}}, "out of range"},
+		{"names per language", "NOK", []Product{{SKU: "x", Name: "Socks", Names: map[string]string{"nb": "Sokker", "sv": "Strumpor"}, Price: 1}}, ""},
+		{"empty name in a language", "NOK", []Product{{SKU: "x", Name: "X", Names: map[string]string{"nb": " "}, Price: 1}}, `sku "x": name in nb is empty`},
+		{"long name in a language", "NOK", []Product{{SKU: "x", Name: "X", Names: map[string]string{"nb": strings.Repeat("x", 201)}, Price: 1}}, "name in nb is longer than 200 bytes"},
+		{"bad language code", "NOK", []Product{{SKU: "x", Name: "X", Names: map[string]string{"NB-no": "Sokker"}, Price: 1}}, `name language "NB-no"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +84,45 @@ func TestParseCatalog(t *testing.T) {
 		if _, err := ParseCatalog([]byte(bad)); err == nil {
 			t.Errorf("ParseCatalog(%s) succeeded", bad)
 		}
+	}
+}
+
+// TestCatalogFileNames: a catalog file names products per language, and a
+// product is named in the buyer's language where it has a name in it, in
+// the shop's default language (Name) elsewhere.
+func TestCatalogFileNames(t *testing.T) {
+	f, err := ParseCatalog([]byte(`{"products":[
+		{"sku":"socks","name":"Wool socks","names":{"nb":"Ullsokker","da":"Uldsokker"},"price":14900},
+		{"sku":"mug","name":"Coffee mug","price":19900}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCatalog("NOK", f.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	socks, _ := c.Lookup("socks")
+	mug, _ := c.Lookup("mug")
+	for _, tc := range []struct {
+		p          Product
+		lang, want string
+	}{
+		{socks, "nb", "Ullsokker"}, {socks, "da", "Uldsokker"}, {socks, "en", "Wool socks"},
+		{socks, "sv", "Wool socks"}, {socks, "", "Wool socks"}, {mug, "nb", "Coffee mug"},
+	} {
+		if got := tc.p.NameIn(tc.lang); got != tc.want {
+			t.Errorf("%s in %q = %q, want %q", tc.p.SKU, tc.lang, got, tc.want)
+		}
+	}
+	items, _, err := c.Price([]CartLine{{SKU: "socks", Qty: 2}, {SKU: "mug", Qty: 1}}, "nb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if items[0].Name != "Ullsokker" || items[1].Name != "Coffee mug" || summary(items) != "2 × Ullsokker, 1 × Coffee mug" {
+		t.Fatalf("Norwegian order lines %+v", items)
+	}
+	if _, err := ParseCatalog([]byte(`{"products":[{"sku":"x","name":"X","price":1,"navn":{"nb":"Y"}}]}`)); err == nil {
+		t.Error("a misspelt names field was accepted")
 	}
 }
 
