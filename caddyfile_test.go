@@ -14,6 +14,7 @@ import (
 	// The examples use file_server and the other standard directives.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
+	"github.com/caddy-vipps/caddy-vipps/handlers"
 	"github.com/caddy-vipps/caddy-vipps/shop"
 )
 
@@ -123,6 +124,16 @@ func TestProductNamesPerLanguage(t *testing.T) {
 	}
 	if mug.Names != nil {
 		t.Fatalf("mug has names %v", mug.Names)
+	}
+	// The example catalog file names its products in every language.
+	spec, err := (ShopConfig{CatalogFile: "examples/catalog.json", DataDir: t.TempDir()}).prepare(DefaultShop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range handlers.LanguageCodes() {
+		if p, _ := spec.catalog.Lookup("book"); p.NameIn(lang) == "" || (lang != "en" && p.NameIn(lang) == p.Name) {
+			t.Errorf("the example cookbook in %s is %q", lang, p.NameIn(lang))
+		}
 	}
 	// A catalog file is checked against the pages' languages too.
 	file := filepath.Join(t.TempDir(), "catalog.json")

@@ -1,9 +1,15 @@
 // The demo shop's little JavaScript, shared by its pages. It
 //  - speaks the visitor's language (en, nb, da, sv, fi; texts.json),
 //  - dresses the pay button in the shop's brand and shows the server's
-//    prices, both from /vipps/shop.json (Vipps for NOK and SEK, MobilePay
-//    for DKK and EUR, unless the Caddyfile's `brand` says otherwise), so the
-//    page never advertises a price the server would not charge,
+//    product names and prices in the page's language, all from
+//    /vipps/shop.json?lang=… (Vipps for NOK and SEK, MobilePay for DKK and
+//    EUR, unless the Caddyfile's `brand` says otherwise), so the page never
+//    advertises a price the server would not charge, and writes amounts
+//    exactly as the built-in pages do (the server's price_text, and its
+//    money pattern for the totals the cart adds up),
+//  - tells the checkout the page's language (a hidden "lang" field), so
+//    the order, the payment in the app and the receipt name the products
+//    as the page did,
 //  - keeps the cart in localStorage: a product's button adds to it, and the
 //    header counts what is in it.
 // Without JavaScript every product's form still posts to /vipps/checkout
@@ -22,7 +28,7 @@ window.demoShop = (async function () {
 	let texts = {};
 	try {
 		const [shopResp, textResp] = await Promise.all([
-			fetch("vipps/shop.json", { headers: { Accept: "application/json" } }),
+			fetch("vipps/shop.json?lang=" + encodeURIComponent(lang), { headers: { Accept: "application/json" } }),
 			fetch("texts.json"),
 		]);
 		if (shopResp.ok) {
@@ -36,9 +42,14 @@ window.demoShop = (async function () {
 		// The static texts and prices stay.
 	}
 	const brand = info.brand === "MobilePay" ? "MobilePay" : "Vipps";
-	const market = { NOK: "NO", DKK: "DK", SEK: "SE", EUR: "FI" }[info.currency] || "NO";
-	const numberFormat = new Intl.NumberFormat(lang + "-" + market, { style: "currency", currency: info.currency || "NOK" });
-	const money = (minor) => numberFormat.format(minor / 100);
+	// An amount in minor units as the server writes it: its prefix, the
+	// whole units in groups of three, its decimal separator, two digits,
+	// its suffix. Integers only, so no rounding can change a digit.
+	const pattern = info.money || { prefix: (info.currency || "NOK") + " ", suffix: "", group: ",", decimal: "." };
+	const money = (minor) => {
+		const whole = String(Math.floor(minor / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, pattern.group);
+		return pattern.prefix + whole + pattern.decimal + String(minor % 100).padStart(2, "0") + pattern.suffix;
+	};
 	const t = (key, args) => {
 		let s = texts[key] || key;
 		for (const [name, value] of Object.entries(Object.assign({ brand }, args))) {
@@ -90,8 +101,16 @@ window.demoShop = (async function () {
 	}
 	for (const [sku, p] of products) {
 		for (const el of document.querySelectorAll(`[data-price-of="${CSS.escape(sku)}"]`)) {
-			el.textContent = money(p.price);
+			el.textContent = p.price_text || money(p.price);
 		}
+		for (const el of document.querySelectorAll(`[data-name-of="${CSS.escape(sku)}"]`)) {
+			el.textContent = p.name;
+		}
+	}
+	for (const form of document.querySelectorAll('form[action="vipps/checkout"]')) {
+		const field = document.createElement("input");
+		Object.assign(field, { type: "hidden", name: "lang", value: lang });
+		form.append(field);
 	}
 
 	// A product's form adds to the cart instead of buying at once.
