@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,12 +38,34 @@ func TestPhoneWalkInEveryLanguage(t *testing.T) {
 			p.viewport(390, tc.accept)
 			addToCart(p, s.base, cart)
 			openCart(p, len(cart))
+			var names []string
+			for _, l := range cart {
+				names = append(names, l.nameIn(tc.lang))
+			}
+			if got := run(p, "read the cart's lines", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#cart .line .name")).map(e => e.textContent)`)); !slices.Equal(got, names) {
+				p.fail("the cart names the products in the page's language", "it lists %q, want %q", got, names)
+			}
+			cartTotal := p.text("read the cart total", "#cart-total")
 			p.do("type the mobile number the local way", chromedp.SendKeys(chromedp.CSS("#phone"), tc.phone))
 			p.do("pay", chromedp.Click(chromedp.CSS("#pay")))
-			_, ref := openLanding(p, total(cart))
+			landing, ref := openLanding(p, total(cart))
+			if desc := fmt.Sprintf("%d × %s", cart[0].qty, names[0]); !strings.Contains(landing, desc) {
+				p.fail("the app shows the payment in the buyer's language", "no %q in %q", desc, landing)
+			}
 			p.do("approve in the simulator", chromedp.Click(approveButton, chromedp.NodeVisible))
 			p.waitFor("back at the shop, the confirmation page", onConfirmation, waitingTimeout)
 			p.checkPage("confirmation", tc.lang, 390, c, axe)
+			// One formatter: the demo's cart writes the total exactly as
+			// the built-in confirmation does.
+			if got := p.text("read the total", "#total"); got != cartTotal {
+				p.fail("the cart and the confirmation write the amount alike", "the cart says %q, the confirmation %q", cartTotal, got)
+			}
+			if tc.lang == "en" && strings.ReplaceAll(cartTotal, "\u00a0", " ") != "NOK 497.00" {
+				p.fail("English pages write kroner the English way", "the cart total is %q, want NOK 497.00", cartTotal)
+			}
+			if items := p.text("read the items", "#items"); !strings.Contains(items, names[0]) || !strings.Contains(items, names[1]) {
+				p.fail("the confirmation names the products as the cart did", "#items is %q, want %q", items, names)
+			}
 
 			second := s.approvedOrder(url.Values{"sku": {"book"}})
 

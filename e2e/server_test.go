@@ -157,10 +157,9 @@ func shopConfig(tmp, simAddr string, c site) string {
 		base_path /vipps
 		reference_prefix e2e
 		%s
-		payment_description "Order from the Demo Shop"
-		product socks 14900 "Wool socks"
-		product mug 19900 "Coffee mug"
-		product book 34900 "Cookbook" vat 0
+		product socks 14900 "Wool socks" name nb "Ullsokker" name da "Uldsokker" name sv "Ullstrumpor" name fi "Villasukat"
+		product mug 19900 "Coffee mug" name nb "Kaffekopp" name da "Kaffekop" name sv "Kaffemugg" name fi "Kahvimuki"
+		product book 34900 "Cookbook" vat 0 name nb "Kokebok" name da "Kogebog" name sv "Kokbok" name fi "Keittokirja"
 		admin_token %s
 		data_dir %s
 	}

@@ -33,17 +33,27 @@ const (
 	waitingTimeout = 45 * time.Second
 )
 
-// product is one of the demo shop's products as its pages show it.
+// product is one of the demo shop's products as its pages show it: its
+// English name, and its names in the other languages of the pages.
 type product struct {
 	sku, name string
 	price     int64 // minor units, VAT included
+	names     map[string]string
 }
 
 var (
-	socks = product{"socks", "Wool socks", 14900}
-	mug   = product{"mug", "Coffee mug", 19900}
-	book  = product{"book", "Cookbook", 34900}
+	socks = product{"socks", "Wool socks", 14900, map[string]string{"nb": "Ullsokker", "da": "Uldsokker", "sv": "Ullstrumpor", "fi": "Villasukat"}}
+	mug   = product{"mug", "Coffee mug", 19900, map[string]string{"nb": "Kaffekopp", "da": "Kaffekop", "sv": "Kaffemugg", "fi": "Kahvimuki"}}
+	book  = product{"book", "Cookbook", 34900, map[string]string{"nb": "Kokebok", "da": "Kogebog", "sv": "Kokbok", "fi": "Keittokirja"}}
 )
+
+// nameIn is the product's name on pages in lang.
+func (p product) nameIn(lang string) string {
+	if n, ok := p.names[lang]; ok {
+		return n
+	}
+	return p.name
+}
 
 type line struct {
 	product
@@ -185,7 +195,7 @@ func TestBrowserCartApproveShip(t *testing.T) {
 	p := b.firstTab("buyer")
 
 	addToCart(p, s.base, []line{{socks, 1}, {mug, 1}, {book, 1}})
-	checkForms(p, "without JavaScript the buy buttons would send only sku and qty", [][]string{{"sku", "qty"}, {"sku", "qty"}, {"sku", "qty"}})
+	checkForms(p, "the buy buttons send only sku, qty and the page's language", [][]string{{"sku", "qty", "lang"}, {"sku", "qty", "lang"}, {"sku", "qty", "lang"}})
 	if got := p.text("read the header", "#cart-link"); got != "Cart (3 items)" {
 		p.fail("the header counts the cart", "it says %q, want %q", got, "Cart (3 items)")
 	}
@@ -204,7 +214,7 @@ func TestBrowserCartApproveShip(t *testing.T) {
 	if got := p.text("read the cart total", "#cart-total"); !showsAmount(got, total(cart)) {
 		p.fail("the cart shows the total", "#cart-total is %q, want %s", got, kr(total(cart)))
 	}
-	checkForms(p, "the cart sends only sku, qty and phone", [][]string{{"sku", "qty", "sku", "qty", "phone"}})
+	checkForms(p, "the cart sends only sku, qty, phone and the page's language", [][]string{{"sku", "qty", "sku", "qty", "phone", "lang"}})
 	p.do("type a Norwegian mobile number the Norwegian way", chromedp.SendKeys(chromedp.CSS("#phone"), "912 34 567"))
 
 	p.do("press Pay with Vipps", chromedp.Click(chromedp.CSS("#pay")))
