@@ -85,16 +85,17 @@ type ShopConfig struct {
 	// Currency of the shop: NOK, DKK, EUR or SEK. Default: NOK.
 	Currency string `json:"currency,omitempty"`
 
-	// PaymentDescription is shown in the Vipps app (3-100 characters).
-	// Default: a summary of the items.
+	// PaymentDescription is shown in the Vipps app (3-100 characters),
+	// in every language. Default: a summary of the items in the buyer's
+	// language.
 	PaymentDescription string `json:"payment_description,omitempty"`
 
 	// Products is the inline catalog. Prices are in minor units (øre,
 	// cents), VAT included.
 	Products []shop.Product `json:"products,omitempty"`
 
-	// CatalogFile is a JSON catalog ({"products":[{"sku","name","price",
-	// "vat","collect"}],"shipping":[...],"collect":[...]}) loaded at
+	// CatalogFile is a JSON catalog ({"products":[{"sku","name","names",
+	// "price","vat","collect"}],"shipping":[...],"collect":[...]}) loaded at
 	// provision time, in addition to Products, Shipping and Collect.
 	CatalogFile string `json:"catalog_file,omitempty"`
 
