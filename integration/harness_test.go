@@ -53,6 +53,10 @@ type shopConfig struct {
 	AdminToken  string // the admin_token value; default: the literal adminToken
 	Site        string // more directives in the site block
 	listen      string // the simulator's address; default 127.0.0.1:9191
+
+	// CartDescription leaves payment_description out: a payment's
+	// description is then its cart, in the buyer's language.
+	CartDescription bool
 }
 
 func caddyfile(c shopConfig) string {
@@ -67,6 +71,10 @@ func caddyfile(c shopConfig) string {
 	desc := c.Description
 	if desc == "" {
 		desc = "Order from the test shop"
+	}
+	descLine := fmt.Sprintf("payment_description %q", desc)
+	if c.CartDescription {
+		descLine = ""
 	}
 	return fmt.Sprintf(`{
 	admin localhost:2999
@@ -85,7 +93,7 @@ http://localhost:9080 {
 		simulator_listen %s
 		public_url http://localhost:9080
 		reference_prefix test
-		payment_description %q
+		%s
 		product socks 14900 "Wool socks" vat 25
 		product mug 19900 "Coffee mug" vat 25
 		product book 34900 "Cookbook" vat 0
@@ -96,7 +104,7 @@ http://localhost:9080 {
 	}
 	respond "static shop" 200
 }
-`, c.Global, c.Site, listen, desc, token, c.DataDir, c.Extra)
+`, c.Global, c.Site, listen, descLine, token, c.DataDir, c.Extra)
 }
 
 const idleConfig = `{
