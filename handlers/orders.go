@@ -16,11 +16,12 @@ import (
 type MerchantOrder struct {
 	Reference string `json:"reference"`
 	Status    string `json:"status"`
-	// Final and Paid are as in the buyer's view: the payment's outcome is
-	// decided; the buyer paid (a waiting or kiosk page polls them, also in
-	// a browser signed in as the merchant).
-	Final bool `json:"final"`
-	Paid  bool `json:"paid"`
+	// Decided and Paid are as in the buyer's view: the payment's outcome at
+	// Vipps is decided (no longer new or pending: reserved, captured,
+	// rejected, expired…); the buyer paid (a waiting or kiosk page polls
+	// them, also in a browser signed in as the merchant).
+	Decided bool `json:"decided"`
+	Paid    bool `json:"paid"`
 	// AtVipps is set once Vipps has confirmed the payment (its answer to
 	// the create call, or a look at Vipps). An order is pending from the
 	// moment it is stored, just before its create is sent: a pending
@@ -72,7 +73,7 @@ type Again struct {
 // again: its own payment failed, was rejected or expired, and nothing
 // offered since is open or was paid.
 func (m MerchantOrder) PayAgain() bool {
-	return m.Final && !m.Paid && (m.Again == nil || (m.Again.Open == "" && m.Again.PaidBy == ""))
+	return m.Decided && !m.Paid && (m.Again == nil || (m.Again.Open == "" && m.Again.PaidBy == ""))
 }
 
 // Shipping is the delivery chosen for an order.
@@ -152,7 +153,7 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 	m := MerchantOrder{
 		Reference:    o.Reference,
 		Status:       string(o.Status),
-		Final:        !o.Status.Pending(),
+		Decided:      !o.Status.Pending(),
 		Paid:         o.Payment.Authorized > 0,
 		AtVipps:      o.PaymentKnown(),
 		CreatedAt:    o.CreatedAt,
