@@ -268,6 +268,14 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// csvColumns is the header of the orders' CSV. The names carry the units,
+// since a spreadsheet shows nothing else: amounts (*_minor) are whole minor
+// units of the currency column (14900 is 149.00 kr), and times (*_utc) are
+// RFC 3339 in UTC, where the admin page shows kroner and the shop's time.
+var csvColumns = []string{"reference", "created_utc", "status", "currency", "amount_minor", "authorized_minor", "captured_minor",
+	"cancelled_minor", "refunded_minor", "items", "shipping", "shipping_amount_minor",
+	"buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"}
+
 // ordersCSV answers every order f matches as CSV, read 500 at a time. The
 // first page is read before anything is sent, so a filter the store refuses
 // or a store that is down is an error answer; should a later page fail, the
@@ -283,8 +291,7 @@ func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.List
 	w.Header().Set("Content-Disposition", `attachment; filename="vipps-orders.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"reference", "created_at", "status", "currency", "amount", "authorized", "captured", "cancelled", "refunded", "items",
-		"shipping", "shipping_amount", "buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"})
+	_ = cw.Write(csvColumns)
 	for {
 		for _, o := range orders {
 			var items []string
