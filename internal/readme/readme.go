@@ -4,6 +4,7 @@ package readme
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -57,4 +58,63 @@ func StaffRecipe(readmePath, passwordHash string) (string, error) {
 		return "", fmt.Errorf("the README's @staff recipe has no password hash %q to fill in", hashPlaceholder)
 	}
 	return strings.Replace(recipe, hashPlaceholder, passwordHash, 1), nil
+}
+
+// marker is the HTML comment (invisible on the rendered page) that names a
+// shell block of the README the tests run: <!-- readme-test: NAME --> on
+// the line before the block's fence.
+const marker = "<!-- readme-test: "
+
+// Commands returns the shell block of the README marked with name, with
+// each of the replacements (a placeholder of the README such as
+// "<reference>", and what the test puts there) made. It is an error when no
+// block has that name, two have it, or a placeholder is not in the block:
+// the README and its test must not drift apart.
+func Commands(readmePath, name string, replacements ...string) (string, error) {
+	if len(replacements)%2 != 0 {
+		return "", errors.New("replacements come in pairs: placeholder, value")
+	}
+	data, err := os.ReadFile(readmePath)
+	if err != nil {
+		return "", err
+	}
+	lines := strings.Split(string(data), "\n")
+	var blocks []string
+	for i := 0; i+1 < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != marker+name+" -->" {
+			continue
+		}
+		fence := strings.TrimSpace(lines[i+1])
+		if fence != "```sh" && fence != "```bash" {
+			return "", fmt.Errorf("%s: the block marked %q is not a ```sh or ```bash block", readmePath, name)
+		}
+		var body []string
+		closed := false
+		for _, l := range lines[i+2:] {
+			if strings.TrimSpace(l) == "```" {
+				closed = true
+				break
+			}
+			body = append(body, l)
+		}
+		if !closed {
+			return "", fmt.Errorf("%s: the block marked %q has no closing fence", readmePath, name)
+		}
+		blocks = append(blocks, strings.Join(body, "\n"))
+	}
+	switch len(blocks) {
+	case 0:
+		return "", fmt.Errorf("%s has no shell block marked %q (%s%s -->)", readmePath, name, marker, name)
+	case 1:
+	default:
+		return "", fmt.Errorf("%s has %d shell blocks marked %q", readmePath, len(blocks), name)
+	}
+	script := blocks[0]
+	for i := 0; i < len(replacements); i += 2 {
+		if !strings.Contains(script, replacements[i]) {
+			return "", fmt.Errorf("the README's %q commands no longer hold %q", name, replacements[i])
+		}
+		script = strings.ReplaceAll(script, replacements[i], replacements[i+1])
+	}
+	return script + "\n", nil
 }
