@@ -330,3 +330,42 @@ func TestReadmeCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeXcaddyRecipePinsAsXcaddySh: the README's recipe for building
+// with xcaddy yourself pins the Caddy version and the module's version as
+// ./xcaddy.sh does (the zero pseudo-version that the replacement points at
+// the clone), so no module proxy is asked for the module: a proxy that
+// answers 403 for a module it does not have would fail the build.
+func TestReadmeXcaddyRecipePinsAsXcaddySh(t *testing.T) {
+	script, err := os.ReadFile("../xcaddy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(name string) string {
+		for _, line := range strings.Split(string(script), "\n") {
+			if rest, ok := strings.CutPrefix(line, name+"="); ok {
+				rest = strings.Trim(rest, `"`)
+				if inner, ok := strings.CutPrefix(rest, "${"+name+":-"); ok {
+					rest = strings.TrimSuffix(inner, "}")
+				}
+				return rest
+			}
+		}
+		t.Fatalf("xcaddy.sh sets no %s", name)
+		return ""
+	}
+	text, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readmeText := strings.ReplaceAll(string(text), "\\\n", " ")
+	for _, want := range []string{
+		"xcaddy build " + value("CADDY_VERSION") + " ",
+		"--with " + value("MODULE") + "@" + value("LOCAL_VERSION") + "=./caddy-vipps",
+		"Requires Go 1.26 (Caddy " + value("CADDY_VERSION") + ")",
+	} {
+		if !strings.Contains(readmeText, want) {
+			t.Errorf("the README's xcaddy recipe does not say %q as xcaddy.sh does", want)
+		}
+	}
+}
