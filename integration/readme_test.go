@@ -259,7 +259,8 @@ func readmePaidOrder(t *testing.T, qty, token string, shops ...string) string {
 // of the checkout with the built binary: the demo with ./xcaddy.sh run and
 // with ./caddy run after the README's export (listing the modules the
 // README names, validating the demo), shipping from the command line and
-// with the merchant API's curl, and the several-instances recipe (a
+// with the merchant API's curl, a backup and its restore, and the
+// several-instances recipe (a
 // standalone simulator, two instances on PostgreSQL, a balancer), through
 // which an order is bought, seen by both instances and shipped with the
 // same curl.
@@ -313,6 +314,15 @@ func TestReadmeCommands(t *testing.T) {
 	r.run("merchant-api", "<reference>", ref)
 	if o := readOrder(t, readmeShop, ref, token); o.Payment.Captured != 14900 {
 		t.Fatalf("after the merchant API's ship of 14900: %+v", o)
+	}
+	// Backups: the shops, a backup of the running demo, and its restore
+	// into an empty directory (the test's in place of the README's).
+	if out := r.run("backup"); !strings.Contains(out, `"name":"default"`) {
+		t.Fatalf("the shops on the admin endpoint: %s", out)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if out := r.run("restore", "/var/lib/caddy/vipps-restored", restored); !strings.Contains(out, "restored 2 orders into "+restored) {
+		t.Fatalf("the restore: %s", out)
 	}
 	stop()
 
