@@ -271,7 +271,7 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 // csvColumns is the header of the orders' CSV. The names carry the units,
 // since a spreadsheet shows nothing else: amounts (*_minor) are whole minor
 // units of the currency column (14900 is 149.00 kr), and times (*_utc) are
-// RFC 3339 in UTC, where the admin page shows kroner and the shop's time.
+// RFC 3339 in UTC, where the admin page shows money and local time.
 var csvColumns = []string{"reference", "created_utc", "status", "currency", "amount_minor", "authorized_minor", "captured_minor",
 	"cancelled_minor", "refunded_minor", "items", "shipping", "shipping_amount_minor",
 	"buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"}
