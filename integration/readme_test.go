@@ -379,3 +379,43 @@ func TestReadmeXcaddyRecipePinsAsXcaddySh(t *testing.T) {
 		}
 	}
 }
+
+// readmeNotRun are the README's shell blocks that TestReadmeCommands does
+// not run, by their first line, and why. Any other block must be marked
+// (<!-- readme-test: NAME -->) and run.
+var readmeNotRun = map[string]string{
+	"go test -race -count=1 ./...":                                                          "the tests themselves, which CI runs",
+	"git clone <this repository> caddy-vipps":                                               "a clone and a build with the network; TestReadmeXcaddyRecipePinsAsXcaddySh checks its pins",
+	"# A deposit of 1 500,00 kr at 25 % VAT, one payment, for a week:":                      "a production shop's links (shop.example.com); TestLinkBodiesAreStrict and the link walks cover the calls",
+	`curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \`: "a production shop's sale at the counter (shop.example.com)",
+}
+
+// TestEveryReadmeCommandIsRun: each shell block of the README is marked,
+// so that TestReadmeCommands runs it (and each marked block is one it
+// runs), or is one of the few readmeNotRun says why not: a new command
+// in the README cannot go untested unnoticed.
+func TestEveryReadmeCommandIsRun(t *testing.T) {
+	blocks, err := readme.Blocks("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := []string{"build", "demo", "demo-ship", "merchant-api", "backup", "restore", "instances"}
+	var marked []string
+	for _, b := range blocks {
+		first, _, _ := strings.Cut(strings.TrimSpace(b.Text), "\n")
+		switch {
+		case b.Name != "":
+			if !slices.Contains(run, b.Name) {
+				t.Errorf("the README marks a block %q, which TestReadmeCommands does not run", b.Name)
+			}
+			marked = append(marked, b.Name)
+		case readmeNotRun[first] == "":
+			t.Errorf("the README's shell block that starts %q is neither run by TestReadmeCommands (mark it <!-- readme-test: NAME -->) nor in readmeNotRun", first)
+		}
+	}
+	slices.Sort(marked)
+	slices.Sort(run)
+	if !slices.Equal(marked, run) {
+		t.Errorf("the README marks %v; TestReadmeCommands runs %v", marked, run)
+	}
+}
