@@ -80,13 +80,13 @@ func newReadmeRun(t *testing.T) *readmeRun {
 // data and artifacts).
 func copyCheckout(t *testing.T, from, to string) {
 	t.Helper()
-	skip := []string{".git", "caddy", "data", "node_modules", "artifacts", "results"}
+	skip := []string{".git", "caddy", "data", "e2e/node_modules", "e2e/sdk/node_modules", "e2e/artifacts", "bench/results"}
 	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(from, path)
-		if rel != "." && (slices.Contains(skip, d.Name()) && (d.IsDir() || filepath.Dir(rel) == ".")) {
+		if slices.Contains(skip, filepath.ToSlash(rel)) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
