@@ -384,9 +384,9 @@ func TestReadmeXcaddyRecipePinsAsXcaddySh(t *testing.T) {
 // not run, by their first line, and why. Any other block must be marked
 // (<!-- readme-test: NAME -->) and run.
 var readmeNotRun = map[string]string{
-	"go test -race -count=1 ./...":                                                          "the tests themselves, which CI runs",
-	"git clone <this repository> caddy-vipps":                                               "a clone and a build with the network; TestReadmeXcaddyRecipePinsAsXcaddySh checks its pins",
-	"# A deposit of 1 500,00 kr at 25 % VAT, one payment, for a week:":                      "a production shop's links (shop.example.com); TestLinkBodiesAreStrict and the link walks cover the calls",
+	"go test -race -count=1 ./...":                                                         "the tests themselves, which CI runs",
+	"git clone <this repository> caddy-vipps":                                              "a clone and a build with the network; TestReadmeXcaddyRecipePinsAsXcaddySh checks its pins",
+	"# A deposit of 1 500,00 kr at 25 % VAT, one payment, for a week:":                     "a production shop's links (shop.example.com); TestLinkBodiesAreStrict and the link walks cover the calls",
 	`curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \`: "a production shop's sale at the counter (shop.example.com)",
 }
 
