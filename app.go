@@ -118,7 +118,7 @@ func (a *App) declare(name string, cfg ShopConfig, fromApp bool) (*shopEntry, er
 			continue
 		}
 		if other.spec.engine.identity(other.spec) == spec.engine.identity(spec) {
-			return nil, fmt.Errorf("shops %q and %q would keep their orders in one database: give each its own data_dir (or schema)", other.name, name)
+			return nil, fmt.Errorf("shops %q and %q would keep their orders in one database: give each %s", other.name, name, spec.engine.separate())
 		}
 		if other.spec.dataDir == spec.dataDir {
 			return nil, fmt.Errorf("shops %q and %q both use %s: give each its own data_dir", other.name, name, spec.dataDir)

@@ -180,8 +180,9 @@ func (rt *shopRuntime) checkIdentity() error {
 	}
 	if have != want {
 		return fmt.Errorf("shop %q: the order database in %s belongs to a shop in %s selling in %s for MSN %s, but this config sells in %s for MSN %s in %s; "+
-			"give this shop its own data_dir (or move the old directory aside): one database must not mix sales units or currencies",
-			rt.spec.name, rt.spec.engine.identity(rt.spec), have.Environment, have.Currency, have.MSN, want.Currency, want.MSN, want.Environment)
+			"give this shop %s (or move the old one aside): one database must not mix sales units or currencies",
+			rt.spec.name, rt.spec.engine.identity(rt.spec), have.Environment, have.Currency, have.MSN, want.Currency, want.MSN, want.Environment,
+			rt.spec.engine.separate())
 	}
 	return nil
 }

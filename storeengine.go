@@ -28,6 +28,9 @@ type StoreEngine interface {
 	// identity tells stores apart without any secret: two shops must not
 	// share one.
 	identity(spec *shopSpec) string
+	// separate names, in the words of the config, what gives a shop a
+	// store of its own: the fix when its store belongs to another shop.
+	separate() string
 }
 
 // BadgerEngine keeps a shop's orders in an embedded Badger database in the
@@ -53,6 +56,8 @@ func (BadgerEngine) open(spec *shopSpec, log *zap.Logger) (state.Store, func(), 
 }
 
 func (BadgerEngine) identity(spec *shopSpec) string { return "badger:" + spec.dataDir }
+
+func (BadgerEngine) separate() string { return "its own data_dir" }
 
 // PostgresEngine keeps a shop's orders in PostgreSQL, in a schema of the
 // shop's own (created and migrated at start): every Caddy instance that
@@ -135,6 +140,10 @@ func (p *PostgresEngine) identity(spec *shopSpec) string {
 	}
 	c := cfg.ConnConfig
 	return fmt.Sprintf("postgres:%s:%d/%s/%s", c.Host, c.Port, c.Database, p.schema(spec))
+}
+
+func (p *PostgresEngine) separate() string {
+	return "its own schema (store postgres <dsn> schema <name>)"
 }
 
 // pgPool shares one PostgreSQL store per database and schema across config

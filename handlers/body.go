@@ -106,12 +106,11 @@ func readStrictJSON(r *http.Request, v any, fields ...string) (empty bool, err e
 		}
 	}
 	if err := decodeOne(trimmed, v, true); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return false, &shop.InputError{Field: jsonPath(reflect.TypeOf(v), te.Field), Reason: typeReason(te)}
-		}
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return false, &shop.InputError{Field: strings.Trim(name, `"`), Reason: "unknown field"}
+		if p := findFieldProblem(trimmed, reflect.TypeOf(v), ""); p != nil {
+			if p.Type != nil {
+				return false, &shop.InputError{Field: p.Path, Reason: typeReason(p.Type)}
+			}
+			return false, &shop.InputError{Field: p.Path, Reason: "unknown field; this object takes " + orList(p.Known)}
 		}
 		return false, &shop.InputError{Reason: "the body is not valid JSON: it must be " + shape}
 	}
@@ -135,40 +134,6 @@ func decodeOne(data []byte, v any, strict bool) error {
 
 // errJSONOnly is answered with 415 by endpoints that take JSON only.
 var errJSONOnly = fmt.Errorf("%w: the body must be JSON", errUnsupportedType)
-
-// jsonPath writes the path encoding/json gives a value of the wrong type
-// ("chargeBody.amount") as the client wrote it ("amount"): without the Go
-// names of embedded structs, which are no field of the body.
-func jsonPath(t reflect.Type, path string) string {
-	embedded := map[string]bool{}
-	seen := map[reflect.Type]bool{}
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || seen[t] {
-			return
-		}
-		seen[t] = true
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if f.Anonymous && f.Tag.Get("json") == "" {
-				embedded[f.Name] = true
-			}
-			walk(f.Type)
-		}
-	}
-	walk(t)
-	parts := strings.Split(path, ".")
-	kept := parts[:0]
-	for _, p := range parts {
-		if !embedded[p] {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, ".")
-}
 
 func typeReason(te *json.UnmarshalTypeError) string {
 	switch te.Type.Kind().String() {

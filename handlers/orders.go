@@ -16,11 +16,12 @@ import (
 type MerchantOrder struct {
 	Reference string `json:"reference"`
 	Status    string `json:"status"`
-	// Final and Paid are as in the buyer's view: the payment's outcome is
-	// decided; the buyer paid (a waiting or kiosk page polls them, also in
-	// a browser signed in as the merchant).
-	Final bool `json:"final"`
-	Paid  bool `json:"paid"`
+	// Decided and Paid are as in the buyer's view: the payment's outcome at
+	// Vipps is decided (no longer new or pending: reserved, captured,
+	// rejected, expired…); the buyer paid (a waiting or kiosk page polls
+	// them, also in a browser signed in as the merchant).
+	Decided bool `json:"decided"`
+	Paid    bool `json:"paid"`
 	// AtVipps is set once Vipps has confirmed the payment (its answer to
 	// the create call, or a look at Vipps). An order is pending from the
 	// moment it is stored, just before its create is sent: a pending
@@ -72,7 +73,7 @@ type Again struct {
 // again: its own payment failed, was rejected or expired, and nothing
 // offered since is open or was paid.
 func (m MerchantOrder) PayAgain() bool {
-	return m.Final && !m.Paid && (m.Again == nil || (m.Again.Open == "" && m.Again.PaidBy == ""))
+	return m.Decided && !m.Paid && (m.Again == nil || (m.Again.Open == "" && m.Again.PaidBy == ""))
 }
 
 // Shipping is the delivery chosen for an order.
@@ -152,7 +153,7 @@ func merchantOrder(o *state.Order, buyer *state.Buyer, now time.Time) MerchantOr
 	m := MerchantOrder{
 		Reference:    o.Reference,
 		Status:       string(o.Status),
-		Final:        !o.Status.Pending(),
+		Decided:      !o.Status.Pending(),
 		Paid:         o.Payment.Authorized > 0,
 		AtVipps:      o.PaymentKnown(),
 		CreatedAt:    o.CreatedAt,
@@ -267,6 +268,14 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// csvColumns is the header of the orders' CSV. The names carry the units,
+// since a spreadsheet shows nothing else: amounts (*_minor) are whole minor
+// units of the currency column (14900 is 149.00 kr), and times (*_utc) are
+// RFC 3339 in UTC, where the admin page shows money and local time.
+var csvColumns = []string{"reference", "created_utc", "status", "currency", "amount_minor", "authorized_minor", "captured_minor",
+	"cancelled_minor", "refunded_minor", "items", "shipping", "shipping_amount_minor",
+	"buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"}
+
 // ordersCSV answers every order f matches as CSV, read 500 at a time. The
 // first page is read before anything is sent, so a filter the store refuses
 // or a store that is down is an error answer; should a later page fail, the
@@ -282,8 +291,7 @@ func (h *Handler) ordersCSV(w http.ResponseWriter, r *http.Request, f state.List
 	w.Header().Set("Content-Disposition", `attachment; filename="vipps-orders.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"reference", "created_at", "status", "currency", "amount", "authorized", "captured", "cancelled", "refunded", "items",
-		"shipping", "shipping_amount", "buyer_name", "buyer_email", "buyer_phone", "address", "post_code", "city", "country"})
+	_ = cw.Write(csvColumns)
 	for {
 		for _, o := range orders {
 			var items []string

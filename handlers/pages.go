@@ -139,11 +139,14 @@ func statusTone(status string) string {
 
 // BuyerView is what a buyer may see of an order: no personal data, no keys.
 type BuyerView struct {
-	Reference string      `json:"reference"`
-	Status    string      `json:"status"`
-	Final     bool        `json:"final"`
-	Paid      bool        `json:"paid"`
-	Items     []BuyerItem `json:"items"`
+	Reference string `json:"reference"`
+	Status    string `json:"status"`
+	// Decided is set once the payment's outcome at Vipps is decided: no
+	// longer new or pending (a reserved order is decided; so is a rejected
+	// or expired one). Paid is set when the buyer paid.
+	Decided bool        `json:"decided"`
+	Paid    bool        `json:"paid"`
+	Items   []BuyerItem `json:"items"`
 	// Shipping is the delivery chosen in the app, part of Amount.
 	Shipping *Shipping `json:"shipping,omitempty"`
 	Amount   int64     `json:"amount"`
@@ -171,7 +174,7 @@ func buyerView(o *state.Order) BuyerView {
 	v := BuyerView{
 		Reference: o.Reference,
 		Status:    string(o.Status),
-		Final:     !o.Status.Pending(),
+		Decided:   !o.Status.Pending(),
 		Paid:      o.Payment.Authorized > 0,
 		Amount:    o.Amount,
 		Currency:  o.Currency,

@@ -278,7 +278,7 @@ func TestLinkBodiesAreStrict(t *testing.T) {
 		{"kiosk", "text/plain", `{"amount":10000,"description":"Coffee","vat":15}`, 415, "", "Content-Type: application/json"},
 		{"links", "application/json", `{"amount":100.5,"description":"Deposit","vat":25}`, 400, "amount", "whole number"},
 		{"kiosk", "application/json", `{"amount":"4500","description":"Coffee","vat":15}`, 400, "amount", "whole number"},
-		{"links", "application/json", `{"lines":[{"sku":"mug","qty":"1"}]}`, 400, "lines.qty", "whole number"},
+		{"links", "application/json", `{"lines":[{"sku":"mug","qty":"1"}]}`, 400, "lines[0].qty", "whole number"},
 		{"links", "application/json", `{"amount":100,"description":"Deposit","vat":25,"reusable":"yes"}`, 400, "reusable", "true or false"},
 		{"links", "application/json", `{"amount":100,"description":"Deposit","vat":24}`, 400, "vat", "24"},
 		{"links", "application/json", `{"lines":[{"sku":"mug","qty":1}],"amount":100}`, 400, "amount", "not both"},

@@ -189,8 +189,15 @@ func TestOrderListPaginationAndCSV(t *testing.T) {
 		t.Fatalf("csv: %d %s", resp.StatusCode, body)
 	}
 	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
-	if err != nil || len(rows) != 8 || rows[0][0] != "reference" || rows[1][4] != "19900" {
+	if err != nil || len(rows) != 8 {
 		t.Fatalf("csv rows %v %v", rows, err)
+	}
+	// The header names the units: minor units of the currency, times in UTC.
+	if got := strings.Join(rows[0][:9], ","); got != "reference,created_utc,status,currency,amount_minor,authorized_minor,captured_minor,cancelled_minor,refunded_minor" {
+		t.Fatalf("csv header: %s", got)
+	}
+	if rows[1][4] != "19900" || rows[1][3] != "NOK" || !strings.HasSuffix(rows[1][1], "Z") {
+		t.Fatalf("csv row: %v", rows[1])
 	}
 	resp, _ = do(t, http.MethodGet, shopURL+"/vipps/orders", nil)
 	if resp.StatusCode != http.StatusUnauthorized {

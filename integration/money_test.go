@@ -38,7 +38,7 @@ func TestMerchantBodiesAreStrict(t *testing.T) {
 		{"ship", "application/json", `{"amount":100,"all":true}`, 400, "only one"},
 		{"ship", "application/json", `{"all":false}`, 400, "say what to capture"},
 		{"ship", "application/json", `[{"amount":100}]`, 400, "JSON object"},
-		{"ship", "application/json", `{"lines":[{"sku":"socks","qtty":1}]}`, 400, "qtty"},
+		{"ship", "application/json", `{"lines":[{"sku":"socks","qtty":1}]}`, 400, `"field":"lines[0].qtty"`},
 		{"ship", "application/json", `{"final":true}`, 400, "say what to capture"},
 		{"refund", "application/json", `{"refund_amount":500}`, 400, "refund_amount"},
 		{"refund", "application/json", `null`, 400, "JSON object"},

@@ -76,3 +76,25 @@ func TestShopOnPostgres(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestDatabaseOfAnotherShopOnPostgresIsRefused: on PostgreSQL, a config
+// that switches a shop to another currency on the same schema does not
+// start, and names the fix that applies there (a schema of its own), not
+// Badger's data_dir.
+func TestDatabaseOfAnotherShopOnPostgresIsRefused(t *testing.T) {
+	pg := startPostgres(t)
+	t.Setenv("VIPPS_TEST_DATABASE_URL", pg.DSN())
+	store := "store postgres {env.VIPPS_TEST_DATABASE_URL}"
+	dir := t.TempDir()
+	startShop(t, shopConfig{DataDir: dir, Extra: store})
+	checkout(t, url.Values{"sku": {"socks"}})
+	err := loadCaddyfile(caddyfile(shopConfig{DataDir: dir, Extra: store + "\n\t\tcurrency DKK"}))
+	if err == nil || !strings.Contains(err.Error(), "belongs to a shop in simulator selling in NOK") ||
+		!strings.Contains(err.Error(), "its own schema (store postgres <dsn> schema <name>)") || strings.Contains(err.Error(), "data_dir") {
+		t.Fatalf("switching the currency on PostgreSQL: %v", err)
+	}
+	// With a schema of its own, the same config starts.
+	if err := loadCaddyfile(caddyfile(shopConfig{DataDir: dir, Extra: store + " schema vipps_denmark\n\t\tcurrency DKK"})); err != nil {
+		t.Fatalf("the fix the message names: %v", err)
+	}
+}
