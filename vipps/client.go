@@ -26,6 +26,9 @@ type Client struct {
 	cfg        Config
 	userAgent  string
 	tokenGroup singleflight.Group
+	// common holds the headers every call carries, built once (see
+	// setHeaders); keyed adds the subscription key.
+	common, keyed http.Header
 
 	mu    sync.Mutex
 	token *cachedToken
@@ -40,11 +43,22 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Client{
+	c := &Client{
 		cfg:       cfg,
 		userAgent: "caddy-vipps/" + cfg.PluginVersion + " (" + cfg.PluginName + "; " + cfg.SystemName + "/" + cfg.SystemVersion + ")",
 		sleep:     sleepContext,
-	}, nil
+	}
+	c.common = http.Header{}
+	c.common.Set("Merchant-Serial-Number", cfg.MerchantSerialNumber)
+	c.common.Set("Vipps-System-Name", truncateHeader(cfg.SystemName))
+	c.common.Set("Vipps-System-Version", truncateHeader(cfg.SystemVersion))
+	c.common.Set("Vipps-System-Plugin-Name", truncateHeader(cfg.PluginName))
+	c.common.Set("Vipps-System-Plugin-Version", truncateHeader(cfg.PluginVersion))
+	c.common.Set("User-Agent", c.userAgent)
+	c.common.Set("Accept", "application/json")
+	c.keyed = c.common.Clone()
+	c.keyed.Set("Ocp-Apim-Subscription-Key", cfg.SubscriptionKey)
+	return c, nil
 }
 
 // BaseURL returns the base URL the client sends requests to.
@@ -169,27 +183,29 @@ func (c *Client) send(ctx context.Context, cl call, body []byte, token string, o
 	return nil
 }
 
-// setHeaders sets the headers every call carries.
+// setHeaders sets the headers every call carries. The common ones are
+// built once (New) and copied into a header map made large enough for the
+// call's own, so a call neither canonicalises their names again nor grows
+// the map; their values are shared between calls, which is safe because
+// nothing changes a request's header values in place (Set replaces them).
 func (c *Client) setHeaders(req *http.Request, cl call, token string, jsonBody bool) {
-	h := req.Header
-	if !cl.noSubscriptionKey {
-		h.Set("Ocp-Apim-Subscription-Key", c.cfg.SubscriptionKey)
+	base := c.keyed
+	if cl.noSubscriptionKey {
+		base = c.common
 	}
-	h.Set("Merchant-Serial-Number", c.cfg.MerchantSerialNumber)
-	h.Set("Vipps-System-Name", truncateHeader(c.cfg.SystemName))
-	h.Set("Vipps-System-Version", truncateHeader(c.cfg.SystemVersion))
-	h.Set("Vipps-System-Plugin-Name", truncateHeader(c.cfg.PluginName))
-	h.Set("Vipps-System-Plugin-Version", truncateHeader(c.cfg.PluginVersion))
-	h.Set("User-Agent", c.userAgent)
-	h.Set("Accept", "application/json")
+	h := make(http.Header, len(base)+3+len(cl.extraHeaders))
+	for k, v := range base {
+		h[k] = v
+	}
+	req.Header = h
 	if token != "" {
-		h.Set("Authorization", "Bearer "+token)
+		h["Authorization"] = []string{"Bearer " + token}
 	}
 	if jsonBody {
-		h.Set("Content-Type", "application/json")
+		h["Content-Type"] = []string{"application/json"}
 	}
 	if cl.idempotencyKey != "" {
-		h.Set("Idempotency-Key", cl.idempotencyKey)
+		h["Idempotency-Key"] = []string{cl.idempotencyKey}
 	}
 	for k, v := range cl.extraHeaders {
 		// Set the key as written: Vipps documents client_id and
