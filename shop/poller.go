@@ -3,6 +3,7 @@ package shop
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,9 +28,7 @@ const (
 // portal whose webhook was lost. Its work per tick grows with the number of
 // watched orders due a check, never with the number of finished ones.
 func (s *Service) RunPoller(ctx context.Context) {
-	// The poller takes one batch per tick: orders it could not check are
-	// due again at once, and must not spin against an unreachable Vipps.
-	s.every(ctx, s.cfg.PollInterval, "poller", 0, s.PollOnce)
+	s.every(ctx, s.cfg.PollInterval, "poller", pollBatch, s.PollOnce)
 }
 
 // every runs tick each interval until ctx ends; with full > 0 a tick that
@@ -42,23 +41,34 @@ func (s *Service) every(ctx context.Context, interval time.Duration, name string
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			// A full batch means more is waiting: keep going rather than
-			// let a burst of orders wait a tick per batch.
-			for ctx.Err() == nil {
-				n, err := tick(ctx)
-				if err != nil && ctx.Err() == nil {
-					s.log.Warn(name+" tick failed", zap.Error(err))
-				}
-				if err != nil || full <= 0 || n < full {
-					break
-				}
-			}
+			s.drain(ctx, name, full, tick)
 		}
 	}
 }
 
-// PollOnce checks every watched order that is due, and returns how many it
-// checked.
+// drain runs tick once and, with full > 0, again while it handled full
+// items: a full batch means more is waiting, and a burst of orders must not
+// wait an interval per batch.
+func (s *Service) drain(ctx context.Context, name string, full int, tick func(context.Context) (int, error)) {
+	for ctx.Err() == nil {
+		n, err := tick(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn(name+" tick failed", zap.Error(err))
+		}
+		if err != nil || full <= 0 || n < full {
+			return
+		}
+	}
+}
+
+// PollOnce checks up to one batch of watched orders that are due, and
+// returns how many of them it could ask Vipps about. A tick of RunPoller
+// goes on with the next batch while every order of a full batch reached
+// Vipps, so a burst of orders due at once (a busy hour's pending checkouts)
+// is checked in one tick rather than 200 per interval; one order that Vipps
+// did not answer ends the tick, so an unreachable Vipps is not asked
+// again and again (its orders are rescheduled on their backoff). Vipps
+// limits reads per payment, not per merchant.
 func (s *Service) PollOnce(ctx context.Context) (int, error) {
 	refs, err := s.store.ClaimChecks(s.now(), pollLease, pollBatch)
 	if err != nil {
@@ -66,6 +76,7 @@ func (s *Service) PollOnce(ctx context.Context) (int, error) {
 	}
 	sem := make(chan struct{}, pollParallel)
 	var wg sync.WaitGroup
+	var reached atomic.Int64
 	for _, ref := range refs {
 		if ctx.Err() != nil {
 			break
@@ -74,14 +85,18 @@ func (s *Service) PollOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s.pollOrder(ctx, ref)
+			if s.pollOrder(ctx, ref) {
+				reached.Add(1)
+			}
 		}()
 	}
 	wg.Wait()
-	return len(refs), nil
+	return int(reached.Load()), nil
 }
 
-func (s *Service) pollOrder(ctx context.Context, ref string) {
+// pollOrder checks one order at Vipps and records what it learns; it
+// reports whether Vipps answered (a payment, or that there is none).
+func (s *Service) pollOrder(ctx context.Context, ref string) bool {
 	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	s.reads.take(ref, s.now(), true)
@@ -90,19 +105,21 @@ func (s *Service) pollOrder(ctx context.Context, ref string) {
 		if _, err := s.applyPayment(ref, state.SourcePoller, p, true); err != nil {
 			s.log.Warn("poller could not record payment", zap.String("reference", ref), zap.Error(err))
 		}
-		return
+		return true
 	}
 	if vipps.IsNotFound(err) {
 		if o, gerr := s.Order(ref); gerr == nil {
 			if o, _ = s.missingAtVipps(o, state.SourcePoller); o != nil && !o.Status.Pending() {
-				return
+				return true
 			}
 		}
-	} else {
-		err = s.classify("get", err)
-		s.log.Debug("poller could not reach vipps", zap.String("reference", ref), zap.Error(err))
+		s.reschedule(ref)
+		return true
 	}
+	err = s.classify("get", err)
+	s.log.Debug("poller could not reach vipps", zap.String("reference", ref), zap.Error(err))
 	s.reschedule(ref)
+	return false
 }
 
 // reschedule plans the next check of an order whose check failed.
