@@ -202,6 +202,10 @@ func (s *Service) needsAttention() (NeedsAttention, error) {
 	return na, nil
 }
 
+// Now is the time on the service's clock (see SetClock): the moment an
+// overview is read at.
+func (s *Service) Now() time.Time { return s.now() }
+
 // sales sums the ledger's hours into the market's days.
 func (s *Service) sales(now time.Time, zone *time.Location) (Sales, error) {
 	local := now.In(zone)
