@@ -10,15 +10,15 @@ import (
 )
 
 // The sales chart's drawing area, in the SVG's own units: about the width
-// of a phone's screen (390 px less the page's margins), so that its text
-// reads at its size there, and scaled up with the page on wider screens.
+// of the page's column on a phone's screen (390 px less the margins), so
+// that its text reads at its size there, scaled up on wider screens.
 const (
-	chartWidth  = 360
+	chartWidth  = 320
 	chartHeight = 180
-	chartTop    = 22  // room for the highest amount
-	chartBottom = 158 // the x axis's labels below
+	chartTop    = 24  // room for the highest amount
+	chartBottom = 156 // the x axis's labels below
 	chartLeft   = 4
-	chartRight  = 356
+	chartRight  = 316
 )
 
 // salesChart draws the net sales per day (captured less refunded) as an

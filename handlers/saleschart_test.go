@@ -76,7 +76,7 @@ func TestSalesChartDrawsEveryDayToScale(t *testing.T) {
 	nodes := parseSVG(t, svg)
 	root := nodes[0]
 	if root.Name != "svg" || root.Attr["role"] != "img" || root.Attr["aria-labelledby"] != "sales-chart-title sales-chart-desc" ||
-		root.Attr["viewBox"] != "0 0 360 180" || root.Attr["width"] != "100%" {
+		root.Attr["viewBox"] != "0 0 320 180" || root.Attr["width"] != "100%" {
 		t.Fatalf("root: %+v", root)
 	}
 	byID := map[string]svgNode{}
