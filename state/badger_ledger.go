@@ -12,13 +12,8 @@ import (
 )
 
 // The ledger in Badger (see LedgerRow): each hour's row is split into
-// ledgerShards rows, lg/<hour>/<shard>, an order's changes always landing
-// in the shard its reference hashes to. Two transactions that add to the
-// same row conflict (Badger then runs one again, see retry); with the
-// hour's sums spread over shards, buyers paying at the same moment seldom
-// meet on one, and a read of a month still reads only a few thousand small
-// rows.
-const ledgerShards = 8
+// LedgerShards rows, lg/<hour>/<shard>; two transactions that add to the
+// same one conflict, and Badger runs one of them again (see retry).
 
 // ledgerMetaKey records that the ledger and the index of orders to ship
 // were built for the orders stored before they existed.
@@ -26,14 +21,6 @@ const ledgerMetaKey = "ledger"
 
 func ledgerKey(hour time.Time, shard int) string {
 	return prefixLedger + tsKey(hour) + "/" + strconv.Itoa(shard)
-}
-
-func ledgerShard(ref string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(ref); i++ {
-		h = (h ^ uint32(ref[i])) * 16777619
-	}
-	return int(h % ledgerShards)
 }
 
 // toShipKey lists an order with money reserved, oldest first.
@@ -71,7 +58,7 @@ func addLedger(txn *badger.Txn, ref string, change LedgerRow) error {
 	if change.Empty() {
 		return nil
 	}
-	key := []byte(ledgerKey(change.Hour, ledgerShard(ref)))
+	key := []byte(ledgerKey(change.Hour, LedgerShard(ref)))
 	row := LedgerRow{}
 	item, err := txn.Get(key)
 	switch {

@@ -10,17 +10,17 @@ import (
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
 
-// addLedger adds a change to its hour's row of the ledger in tx (see
-// state.LedgerRow): one row per hour, its lock held until tx commits, so
-// writers of the same hour take turns for the moment of their commit.
-func addLedger(ctx context.Context, tx pgx.Tx, change state.LedgerRow) error {
+// addLedger adds an order's change to its row of the ledger in tx (see
+// state.LedgerRow and state.LedgerShard). The row stays locked until tx
+// commits, so callers write it last.
+func addLedger(ctx context.Context, tx pgx.Tx, ref string, change state.LedgerRow) error {
 	if change.Empty() {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO ledger (hour_ns, captured, refunded, orders) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (hour_ns) DO UPDATE SET captured = ledger.captured + EXCLUDED.captured,
+	_, err := tx.Exec(ctx, `INSERT INTO ledger (hour_ns, shard, captured, refunded, orders) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (hour_ns, shard) DO UPDATE SET captured = ledger.captured + EXCLUDED.captured,
 			refunded = ledger.refunded + EXCLUDED.refunded, orders = ledger.orders + EXCLUDED.orders`,
-		ns(change.Hour), change.Captured, change.Refunded, change.Orders)
+		ns(change.Hour), state.LedgerShard(ref), change.Captured, change.Refunded, change.Orders)
 	return err
 }
 
@@ -34,8 +34,8 @@ func (s *Store) Ledger(from, to time.Time) ([]state.LedgerRow, error) {
 	defer cancel()
 	var out []state.LedgerRow
 	err := retryRead(ctx, func() error {
-		rows, err := s.pool.Query(ctx, `SELECT hour_ns, captured, refunded, orders FROM ledger
-			WHERE hour_ns >= $1 AND hour_ns < $2 ORDER BY hour_ns`, ns(from), ns(to))
+		rows, err := s.pool.Query(ctx, `SELECT hour_ns, sum(captured)::bigint, sum(refunded)::bigint, sum(orders)::bigint FROM ledger
+			WHERE hour_ns >= $1 AND hour_ns < $2 GROUP BY hour_ns ORDER BY hour_ns`, ns(from), ns(to))
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func (s *Store) insertOrderWithJobs(ctx context.Context, tx pgx.Tx, o *state.Ord
 			return err
 		}
 	}
-	return nil
+	return addLedger(ctx, tx, o.Reference, state.LedgerChange(nil, o, o.CreatedAt))
 }
 
 // insertOrder writes a new order's row (ErrExists if the reference is
@@ -71,7 +71,7 @@ func insertOrder(ctx context.Context, tx pgx.Tx, o *state.Order, data []byte) er
 	if tag.RowsAffected() == 0 {
 		return state.ErrExists
 	}
-	return addLedger(ctx, tx, state.LedgerChange(nil, o, o.CreatedAt))
+	return nil
 }
 
 // Get implements state.Store.
@@ -179,9 +179,6 @@ func (s *Store) update(ref string, src state.Source, lazy bool, fn func(o *state
 				ref, string(res.After.Status), checkNS(res.After), res.After.Payment.Reserved(), res.Encoded); err != nil {
 				return err
 			}
-			if err := addLedger(ctx, tx, state.LedgerChange(cur, res.After, res.After.UpdatedAt)); err != nil {
-				return err
-			}
 		}
 		for _, j := range res.Tx.Jobs() {
 			if err := s.putJob(ctx, tx, j, ref); err != nil {
@@ -195,6 +192,12 @@ func (s *Store) update(ref string, src state.Source, lazy bool, fn func(o *state
 		}
 		if b, ttl := res.Tx.Buyer(); b != nil {
 			if err := s.putBuyer(ctx, tx, ref, *b, ttl); err != nil {
+				return err
+			}
+		}
+		if res.OrderChanged {
+			// Last: the ledger's row stays locked until the commit.
+			if err := addLedger(ctx, tx, ref, state.LedgerChange(cur, res.After, res.After.UpdatedAt)); err != nil {
 				return err
 			}
 		}

@@ -9,11 +9,15 @@
 -- hour its history first names it (partially) refunded, else at its last
 -- change.
 
+-- Each hour is split into rows (shard, see state.LedgerShards), so that
+-- buyers paying at once seldom wait for each other's row lock.
 CREATE TABLE ledger (
-	hour_ns  bigint PRIMARY KEY,
+	hour_ns  bigint NOT NULL,
+	shard    int NOT NULL,
 	captured bigint NOT NULL DEFAULT 0,
 	refunded bigint NOT NULL DEFAULT 0,
-	orders   bigint NOT NULL DEFAULT 0
+	orders   bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (hour_ns, shard)
 );
 
 ALTER TABLE orders ADD COLUMN reserved bigint NOT NULL DEFAULT 0;
@@ -31,8 +35,8 @@ CREATE FUNCTION pg_temp.first_at(data jsonb, statuses text[]) RETURNS timestampt
 		nullif(data->>'updated_at', '')::timestamptz,
 		(data->>'created_at')::timestamptz) $$;
 
-INSERT INTO ledger (hour_ns, captured, refunded, orders)
-SELECT hour_ns, sum(captured), sum(refunded), sum(orders) FROM (
+INSERT INTO ledger (hour_ns, shard, captured, refunded, orders)
+SELECT hour_ns, 0, sum(captured), sum(refunded), sum(orders) FROM (
 	SELECT (created_ns / 3600000000000) * 3600000000000 AS hour_ns, 0::bigint AS captured, 0::bigint AS refunded, 1::bigint AS orders FROM orders
 	UNION ALL
 	SELECT pg_temp.ledger_hour(pg_temp.first_at(data, ARRAY['partially_captured', 'captured'])), (data->'payment'->>'captured')::bigint, 0, 0
