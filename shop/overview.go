@@ -2,6 +2,7 @@ package shop
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	_ "time/tzdata" // the market's zone, wherever the shop runs
 
@@ -131,7 +132,7 @@ func (d *SalesDay) add(o SalesDay) {
 func (s *Service) Overview(now time.Time) (*Overview, error) {
 	currency := s.catalog.Currency()
 	zoneName := MarketOf(currency).TimeZone
-	zone, err := time.LoadLocation(zoneName)
+	zone, err := marketZone(zoneName)
 	if err != nil {
 		return nil, fmt.Errorf("overview: the market's zone %s: %w", zoneName, err)
 	}
@@ -200,6 +201,22 @@ func (s *Service) needsAttention() (NeedsAttention, error) {
 		na.WaitingOnVipps.Items = append(na.WaitingOnVipps.Items, AttentionItem{Reference: o.Reference, Kind: string(o.Status), Since: o.CreatedAt})
 	}
 	return na, nil
+}
+
+// zones keeps the markets' zones once loaded (a load reads the zone
+// database).
+var zones sync.Map // name → *time.Location
+
+func marketZone(name string) (*time.Location, error) {
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, z)
+	return z, nil
 }
 
 // Now is the time on the service's clock (see SetClock): the moment an
