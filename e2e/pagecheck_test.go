@@ -76,6 +76,14 @@ func TestEveryPageAtPhoneAndDesktopWidth(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("#orders")),
 			)
 			check("admin")
+			// The overview's chart fills its column and stays inside the
+			// window; its table opens in place.
+			chart := run(p, "measure the sales chart", chromedp.Evaluate[[]float64](`(r => [r.width, r.height, r.right])(document.querySelector("#overview #sales-chart").getBoundingClientRect())`))
+			if len(chart) != 3 || chart[0] < 300 || chart[2] > float64(width) || chart[1] < chart[0]/2-1 {
+				t.Fatalf("the sales chart at %d px: %v (width, height, right edge)", width, chart)
+			}
+			p.do("open the sales table", chromedp.Click(chromedp.CSS("#sales-details summary")), chromedp.WaitVisible(chromedp.CSS("#sales-table")))
+			check("admin overview with its table")
 			p.do("payment links", chromedp.Click(chromedp.CSS("#links-nav")), chromedp.WaitVisible(chromedp.CSS("#new-link")))
 			check("admin payment links")
 			p.do("back to the orders", chromedp.Navigate(s.base+"/vipps/admin"), chromedp.WaitVisible(chromedp.CSS("#orders")))

@@ -91,7 +91,7 @@ func (c catalog) englishLeft(lang, page string) []string {
 	return found
 }
 
-var keyRE = regexp.MustCompile(`\b(admin|items|order|error|status|waiting|confirmed|cancelled|format|title|mark|cart|index|phone|desc|skip|nav|link|kiosk)\.[a-z_]+(\.[a-z_]+)*\b`)
+var keyRE = regexp.MustCompile(`\b(admin|items|order|overview|error|status|waiting|confirmed|cancelled|format|title|mark|cart|index|phone|desc|skip|nav|link|kiosk)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // viewport sets the tab's width (390 px is a phone's) and the browser's
 // languages, which both Accept-Language and navigator.languages

@@ -40,6 +40,9 @@ type adminPage struct {
 	SignOut bool
 	// Link is set when the page lists the orders of one payment link.
 	Link string
+	// Overview is the merchant's overview, on the first page of the
+	// whole list.
+	Overview *adminOverview
 }
 
 // admin serves GET {base}/admin: a small server-rendered order list with
@@ -78,6 +81,12 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		page.Orders = append(page.Orders, h.merchantOrder(o, now))
 	}
 	page.Problems, page.ProblemErrors = h.problems(l)
+	if r.URL.Query().Get("cursor") == "" && f.Link == "" {
+		if page.Overview, err = h.adminOverview(l, h.svc.Now()); err != nil {
+			h.failErr(w, r, err)
+			return
+		}
+	}
 	h.render(w, http.StatusOK, "admin", page)
 }
 

@@ -20,6 +20,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"tone":        statusTone,
 	"vippsReason": vippsReason,
 	"deref":       func(p *int) int { return *p },
+	"day":         func(l *Lang, day string) string { return l.dayLabel(day) },
+	"sub":         func(a, b int) int { return a - b },
 	"statuses": func() []state.Status {
 		return []state.Status{state.StatusNew, state.StatusPending, state.StatusAuthorized, state.StatusPartiallyCaptured,
 			state.StatusCaptured, state.StatusPartiallyRefunded, state.StatusRefunded, state.StatusCancelled,

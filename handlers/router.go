@@ -132,6 +132,7 @@ func New(svc *shop.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("GET "+p+"/logo", h.logo)
 	h.mux.HandleFunc("POST "+p+"/webhook", h.webhook)
 	h.mux.HandleFunc("GET "+p+"/orders", h.merchant(h.listOrders))
+	h.mux.HandleFunc("GET "+p+"/overview", h.merchant(h.overview))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/ship", h.merchant(h.ship))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/cancel", h.merchant(h.cancel))
 	h.mux.HandleFunc("POST "+p+"/orders/{ref}/refund", h.merchant(h.refund))

@@ -48,6 +48,8 @@ const (
 	prefixLinks   = "il/" // il/<inverted created>/<id> → ""
 	prefixByLink  = "ol/" // ol/<link id>/<inverted created>/<ref> → ""
 	prefixCount   = "rc/" // rc/<sha-256 of the key> → "<window end ns> <count>" (with TTL)
+	prefixLedger  = "lg/" // lg/<hour>/<shard> → "<captured> <refunded> <orders>" (see LedgerRow)
+	prefixToShip  = "ir/" // ir/<created>/<ref> → "" while money is reserved
 )
 
 // OpenBadger opens (creating if needed, mode 0700) the order database in
@@ -98,6 +100,10 @@ func OpenBadger(dir string, opts Options) (*BadgerStore, error) {
 	}
 	s := &BadgerStore{db: db, now: opts.Now, history: opts.HistoryLimit}
 	if err := s.migrate(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.buildLedger(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -162,6 +168,9 @@ func (s *BadgerStore) insertOrder(txn *badger.Txn, o *Order) error {
 		return err
 	}
 	if err := s.putOrder(txn, o); err != nil {
+		return err
+	}
+	if err := addLedger(txn, o.Reference, LedgerChange(nil, o, o.CreatedAt)); err != nil {
 		return err
 	}
 	return writeIndexes(txn, nil, o)

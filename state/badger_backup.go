@@ -22,12 +22,17 @@ func (s *BadgerStore) Backup(w io.Writer) (uint64, error) {
 }
 
 // Restore loads a backup made by Backup into this store, which should be
-// new and empty.
+// new and empty. A backup made before the store kept a ledger brings no
+// ledger marker along: the ledger is then built from its orders the next
+// time the store opens.
 func (s *BadgerStore) Restore(r io.Reader) error {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixMeta + ledgerMetaKey)) }); err != nil {
+		return err
 	}
 	return s.db.Load(r, 256)
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -20,6 +21,7 @@ func (s *BadgerStore) Import(orders []*Order) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
+	rows := map[time.Time]LedgerRow{}
 	for _, o := range orders {
 		if o.Reference == "" {
 			return fmt.Errorf("import: an order has no reference")
@@ -34,7 +36,8 @@ func (s *BadgerStore) Import(orders []*Order) error {
 		if err := wb.Set([]byte(prefixOrder+o.Reference), data); err != nil {
 			return fmt.Errorf("import %s: %w", o.Reference, err)
 		}
-		for _, k := range []string{createdKey(o), statusKey(o), pendingKey(o), linkKey(o)} {
+		sumLedger(rows, o)
+		for _, k := range []string{createdKey(o), statusKey(o), pendingKey(o), linkKey(o), toShipKey(o)} {
 			if k == "" {
 				continue
 			}
@@ -42,6 +45,9 @@ func (s *BadgerStore) Import(orders []*Order) error {
 				return fmt.Errorf("import %s: %w", o.Reference, err)
 			}
 		}
+	}
+	if err := s.importLedger(wb, rows); err != nil {
+		return fmt.Errorf("import: the ledger: %w", err)
 	}
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("import: %w", err)

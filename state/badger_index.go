@@ -54,9 +54,9 @@ func pendingKey(o *Order) string {
 // writeIndexes moves an order's index entries from before (nil for a new
 // order) to after.
 func writeIndexes(txn *badger.Txn, before, after *Order) error {
-	pairs := [][2]string{{"", createdKey(after)}, {"", statusKey(after)}, {"", pendingKey(after)}, {"", linkKey(after)}}
+	pairs := [][2]string{{"", createdKey(after)}, {"", statusKey(after)}, {"", pendingKey(after)}, {"", linkKey(after)}, {"", toShipKey(after)}}
 	if before != nil {
-		pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0] = createdKey(before), statusKey(before), pendingKey(before), linkKey(before)
+		pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0], pairs[4][0] = createdKey(before), statusKey(before), pendingKey(before), linkKey(before), toShipKey(before)
 	}
 	for _, p := range pairs {
 		if p[0] == p[1] {

@@ -49,7 +49,7 @@ func (s *BadgerStore) PurgeAbandoned(before time.Time, max int) ([]string, error
 			if err != nil || !purgeable(o, before) {
 				return err
 			}
-			for _, k := range []string{prefixOrder + ref, createdKey(o), statusKey(o), pendingKey(o), linkKey(o), prefixBuyer + ref} {
+			for _, k := range []string{prefixOrder + ref, createdKey(o), statusKey(o), pendingKey(o), linkKey(o), toShipKey(o), prefixBuyer + ref} {
 				if k == "" {
 					continue
 				}

@@ -47,6 +47,9 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 			if err := writeIndexes(txn, cur, res.After); err != nil {
 				return err
 			}
+			if err := addLedger(txn, ref, LedgerChange(cur, res.After, res.After.UpdatedAt)); err != nil {
+				return err
+			}
 		}
 		for _, j := range res.Tx.jobs {
 			if j.Ref == "" {

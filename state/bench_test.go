@@ -99,3 +99,27 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkCapturedOrder is an order's whole life in the store: made,
+// authorized, captured; three synced commits, two of them moving the
+// ledger (the order made, the money captured).
+func BenchmarkCapturedOrder(b *testing.B) {
+	s := openTest(b, nil)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		ref := fmt.Sprintf("bench-%08d", n)
+		n++
+		if err := s.Create(newOrder(ref, 1000)); err != nil {
+			b.Fatal(err)
+		}
+		for _, obs := range []Observation{{State: "AUTHORIZED", Authorized: 1000}, {State: "AUTHORIZED", Authorized: 1000, Captured: 1000}} {
+			if _, _, err := s.Update(ref, SourceWebhook, func(o *Order, tx *Tx) error {
+				_, err := o.ApplyPayment(obs)
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -48,6 +48,17 @@ type Store interface {
 	// whose checker died is due again when the lease runs out.
 	ClaimChecks(now time.Time, lease time.Duration, max int) ([]string, error)
 
+	// Ledger returns the ledger's rows (see LedgerRow) of the hours from
+	// from (inclusive) to to (exclusive), oldest first; hours that moved
+	// nothing have no row. Each row was written in the same transaction as
+	// the order changes it sums.
+	Ledger(from, to time.Time) ([]LedgerRow, error)
+	// Oldest returns up to limit orders of a backlog, oldest made first,
+	// and how many orders the backlog holds. It reads an index of the
+	// backlog, so its cost grows with the backlog, never with the orders
+	// that are done.
+	Oldest(b Backlog, limit int) ([]*Order, int, error)
+
 	// PutBuyer stores buyer details that vanish after ttl; Buyer reads
 	// them (ErrNotFound once expired or erased); EraseBuyer deletes them
 	// at once (a buyer's request to be forgotten).

@@ -53,7 +53,7 @@ func (s *Store) insertOrderWithJobs(ctx context.Context, tx pgx.Tx, o *state.Ord
 			return err
 		}
 	}
-	return nil
+	return addLedger(ctx, tx, o.Reference, state.LedgerChange(nil, o, o.CreatedAt))
 }
 
 // insertOrder writes a new order's row (ErrExists if the reference is
@@ -63,8 +63,8 @@ func insertOrder(ctx context.Context, tx pgx.Tx, o *state.Order, data []byte) er
 	if o.Link != "" {
 		link = &o.Link
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO orders (reference, status, created_ns, check_ns, link_id, data) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (reference) DO NOTHING`, o.Reference, string(o.Status), state.CreatedNS(o), checkNS(o), link, data)
+	tag, err := tx.Exec(ctx, `INSERT INTO orders (reference, status, created_ns, check_ns, link_id, reserved, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (reference) DO NOTHING`, o.Reference, string(o.Status), state.CreatedNS(o), checkNS(o), link, o.Payment.Reserved(), data)
 	if err != nil {
 		return err
 	}
@@ -107,9 +107,18 @@ func getOrder(ctx context.Context, q querier, ref string, forUpdate bool) (*stat
 		}
 		return nil, unavailable(err)
 	}
+	o, err := decodeOrder(data)
+	if err != nil {
+		return nil, fmt.Errorf("decoding order %s: %w", ref, err)
+	}
+	return o, nil
+}
+
+// decodeOrder reads an order's stored JSON.
+func decodeOrder(data []byte) (*state.Order, error) {
 	var o state.Order
 	if err := json.Unmarshal(data, &o); err != nil {
-		return nil, fmt.Errorf("decoding order %s: %w", ref, err)
+		return nil, err
 	}
 	return &o, nil
 }
@@ -166,8 +175,8 @@ func (s *Store) update(ref string, src state.Source, lazy bool, fn func(o *state
 			return nil
 		}
 		if res.OrderChanged {
-			if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, check_ns = $3, data = $4 WHERE reference = $1`,
-				ref, string(res.After.Status), checkNS(res.After), res.Encoded); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, check_ns = $3, reserved = $4, data = $5 WHERE reference = $1`,
+				ref, string(res.After.Status), checkNS(res.After), res.After.Payment.Reserved(), res.Encoded); err != nil {
 				return err
 			}
 		}
@@ -183,6 +192,12 @@ func (s *Store) update(ref string, src state.Source, lazy bool, fn func(o *state
 		}
 		if b, ttl := res.Tx.Buyer(); b != nil {
 			if err := s.putBuyer(ctx, tx, ref, *b, ttl); err != nil {
+				return err
+			}
+		}
+		if res.OrderChanged {
+			// Last: the ledger's row stays locked until the commit.
+			if err := addLedger(ctx, tx, ref, state.LedgerChange(cur, res.After, res.After.UpdatedAt)); err != nil {
 				return err
 			}
 		}

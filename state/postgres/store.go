@@ -123,11 +123,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		for _, f := range files {
-			v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f, "migrations/"), "_", 2)[0])
-			if err != nil {
-				return fmt.Errorf("migration %s: no version", f)
-			}
+		versions, err := migrationVersions(files)
+		if err != nil {
+			return err
+		}
+		for i, f := range files {
+			v := versions[i]
 			var done bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, v).Scan(&done); err != nil {
 				return err
@@ -149,6 +150,25 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// migrationVersions reads the version of each migration file (the number
+// its name starts with), refusing a file without one and two files with
+// the same one.
+func migrationVersions(files []string) ([]int, error) {
+	seen := map[int]string{}
+	out := make([]int, len(files))
+	for i, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: no version", f)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s have the same version %d", other, f, v)
+		}
+		seen[v], out[i] = f, v
+	}
+	return out, nil
 }
 
 // enter admits a call unless the store is closed.

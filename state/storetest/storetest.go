@@ -102,6 +102,9 @@ func Run(t *testing.T, open Opener) {
 		{"LinkOrdersRace", testLinkOrdersRace},
 		{"PurgeAbandoned", testPurgeAbandoned},
 		{"CountEvent", testCountEvent},
+		{"LedgerCountsEachChangeOnce", testLedgerCountsEachChangeOnce},
+		{"LedgerConcurrentCaptures", testLedgerConcurrentCaptures},
+		{"Oldest", testOldest},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
