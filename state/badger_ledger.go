@@ -59,19 +59,27 @@ func addLedger(txn *badger.Txn, ref string, change LedgerRow) error {
 		return nil
 	}
 	key := []byte(ledgerKey(change.Hour, LedgerShard(ref)))
-	row := LedgerRow{}
-	item, err := txn.Get(key)
-	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
-	case err != nil:
+	row, err := readLedger(txn, key)
+	if err != nil {
 		return err
-	default:
-		if err := item.Value(func(v []byte) (err error) { row, err = decodeLedger(v); return err }); err != nil {
-			return err
-		}
 	}
 	row.add(change)
 	return txn.Set(key, encodeLedger(row))
+}
+
+// readLedger reads one stored row of the ledger; a row never written is
+// zero.
+func readLedger(txn *badger.Txn, key []byte) (LedgerRow, error) {
+	var row LedgerRow
+	item, err := txn.Get(key)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return row, nil
+	case err != nil:
+		return row, err
+	}
+	err = item.Value(func(v []byte) (err error) { row, err = decodeLedger(v); return err })
+	return row, err
 }
 
 // Ledger implements Store.
@@ -252,18 +260,11 @@ func (s *BadgerStore) importLedger(wb *badger.WriteBatch, rows map[time.Time]Led
 	return s.db.View(func(txn *badger.Txn) error {
 		for hour, r := range rows {
 			key := []byte(ledgerKey(hour, 0))
-			item, err := txn.Get(key)
-			switch {
-			case errors.Is(err, badger.ErrKeyNotFound):
-			case err != nil:
+			old, err := readLedger(txn, key)
+			if err != nil {
 				return err
-			default:
-				var old LedgerRow
-				if err := item.Value(func(v []byte) (err error) { old, err = decodeLedger(v); return err }); err != nil {
-					return err
-				}
-				r.add(old)
 			}
+			r.add(old)
 			if err := wb.Set(key, encodeLedger(r)); err != nil {
 				return err
 			}

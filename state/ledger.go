@@ -1,6 +1,9 @@
 package state
 
-import "time"
+import (
+	"hash/fnv"
+	"time"
+)
 
 // The ledger: money moved and orders made, summed per hour.
 //
@@ -94,11 +97,9 @@ const LedgerShards = 8
 
 // LedgerShard is the row of an hour's sums an order's changes land in.
 func LedgerShard(ref string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(ref); i++ {
-		h = (h ^ uint32(ref[i])) * 16777619
-	}
-	return int(h % LedgerShards)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(ref))
+	return int(h.Sum32() % LedgerShards)
 }
 
 // add sums another row of the same hour into r.
