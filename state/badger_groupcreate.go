@@ -25,12 +25,15 @@ import (
 //
 // Under load a leader also gathers before it writes: when the batch before
 // held more than one order, it waits until as many orders wait as that
-// batch held, but no longer than that batch's commit took (see gather).
-// Each commit costs Badger an msync of its write-ahead log and the page
-// faults of writing to the log after it, whatever the commit's size, so
-// fewer, larger commits cost less CPU per order; the wait is at most one
-// commit's time, what an order arriving just after a leader started waits
-// anyway. A buyer alone (batches of one) never waits.
+// batch held — a quarter more when the gathering before it filled up in
+// time, so that batches grow with the load instead of staying at the size
+// they first had — but no longer than that batch's commit took (see
+// gather). Each commit costs Badger an msync of its write-ahead log, an
+// msync of its value log and the page faults of writing to the log after
+// them, whatever the commit's size, so fewer, larger commits cost less CPU
+// per order; the wait is at most one commit's time, what an order
+// arriving just after a leader started waits anyway. A buyer alone
+// (batches of one) never waits.
 type createBatch struct {
 	mu      sync.Mutex
 	leading bool
@@ -40,9 +43,11 @@ type createBatch struct {
 	last int
 	took time.Duration
 	// want, while a leader gathers, is the queue length that ends the
-	// gathering; full is signalled when the queue reaches it.
-	want int
-	full chan struct{}
+	// gathering; full is signalled when the queue reaches it; filled
+	// records that the last gathering ended so, before its time was up.
+	want   int
+	full   chan struct{}
+	filled bool
 }
 
 // createReq is one Create waiting in a batch.
@@ -67,11 +72,7 @@ func (s *BadgerStore) createGrouped(o *Order, jobs []Job) error {
 	r := &createReq{o: o, jobs: jobs, done: make(chan struct{}), lead: make(chan struct{})}
 	b := &s.creates
 	b.mu.Lock()
-	b.queue = append(b.queue, r)
-	if b.want > 0 && len(b.queue) >= b.want {
-		b.want = 0
-		b.full <- struct{}{}
-	}
+	b.add(r)
 	if b.leading {
 		b.mu.Unlock()
 		select {
@@ -103,12 +104,27 @@ func (s *BadgerStore) createGrouped(o *Order, jobs []Job) error {
 	return r.err
 }
 
+// add queues a Create, with b.mu held, and ends a gathering it fills.
+func (b *createBatch) add(r *createReq) {
+	b.queue = append(b.queue, r)
+	if b.want > 0 && len(b.queue) >= b.want {
+		b.want = 0
+		b.full <- struct{}{}
+	}
+}
+
 // gather makes the leader wait, with b.mu held on entry and on return,
-// until as many orders wait as the last batch held, or for as long as its
+// until as many orders wait as the last batch held (a quarter more, at
+// least one, when the last gathering filled up), or for as long as its
 // commit took (at most maxGather), when that batch held more than one.
 func (b *createBatch) gather() {
-	want := min(b.last, maxCreateBatch)
-	if want < 2 || len(b.queue) >= want {
+	want := b.last
+	if b.filled {
+		want += max(1, b.last/4)
+	}
+	want = min(want, maxCreateBatch)
+	b.filled = false
+	if b.last < 2 || len(b.queue) >= want {
 		return
 	}
 	if b.full == nil {
@@ -118,13 +134,15 @@ func (b *createBatch) gather() {
 	wait := min(b.took, maxGather)
 	b.mu.Unlock()
 	t := time.NewTimer(wait)
+	filled := false
 	select {
 	case <-b.full:
+		filled = true
 	case <-t.C:
 	}
 	t.Stop()
 	b.mu.Lock()
-	b.want = 0
+	b.want, b.filled = 0, filled
 	select {
 	case <-b.full: // signalled after the timer fired
 	default:
@@ -148,9 +166,14 @@ func (s *BadgerStore) commitCreates(batch []*createReq) {
 		if err := writeAnswers(txn, answers); err != nil {
 			return err
 		}
+		// The batch's orders are counted in the ledger's row of its
+		// first order (the sums are the same whichever row of the hour
+		// holds them): one row to read and write per batch, not one per
+		// order.
+		var ledger []LedgerRow
 		for _, r := range batch {
 			r.err = nil
-			err := s.insertOrder(txn, r.o)
+			err := s.insertOrderOnly(txn, r.o)
 			if errors.Is(err, ErrExists) {
 				r.err = err
 				continue
@@ -158,10 +181,16 @@ func (s *BadgerStore) commitCreates(batch []*createReq) {
 			if err != nil {
 				return err
 			}
+			ledger = sumByHour(ledger, LedgerChange(nil, r.o, r.o.CreatedAt))
 			for _, j := range r.jobs {
 				if err := s.putJob(txn, j); err != nil {
 					return err
 				}
+			}
+		}
+		for _, change := range ledger {
+			if err := addLedger(txn, batch[0].o.Reference, change); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -196,4 +225,15 @@ func (s *BadgerStore) commitCreatesSplit(parts ...[]*createReq) {
 			r.err = done[i].err
 		}
 	}
+}
+
+// sumByHour adds a change to the row of its hour in rows.
+func sumByHour(rows []LedgerRow, change LedgerRow) []LedgerRow {
+	for i := range rows {
+		if rows[i].Hour.Equal(change.Hour) {
+			rows[i].add(change)
+			return rows
+		}
+	}
+	return append(rows, change)
 }
