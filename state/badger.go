@@ -159,18 +159,24 @@ func (s *BadgerStore) Create(o *Order, jobs ...Job) error {
 	return s.createGrouped(o, jobs)
 }
 
-// insertOrder writes a new order with its indexes in txn; ErrExists if
-// the reference is taken.
+// insertOrder writes a new order with its indexes in txn, and what it
+// adds to the ledger; ErrExists if the reference is taken.
 func (s *BadgerStore) insertOrder(txn *badger.Txn, o *Order) error {
+	if err := s.insertOrderOnly(txn, o); err != nil {
+		return err
+	}
+	return addLedger(txn, o.Reference, LedgerChange(nil, o, o.CreatedAt))
+}
+
+// insertOrderOnly writes a new order with its indexes in txn, leaving the
+// ledger to the caller; ErrExists if the reference is taken.
+func (s *BadgerStore) insertOrderOnly(txn *badger.Txn, o *Order) error {
 	if _, err := txn.Get([]byte(prefixOrder + o.Reference)); err == nil {
 		return ErrExists
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
 	if err := s.putOrder(txn, o); err != nil {
-		return err
-	}
-	if err := addLedger(txn, o.Reference, LedgerChange(nil, o, o.CreatedAt)); err != nil {
 		return err
 	}
 	return writeIndexes(txn, nil, o)

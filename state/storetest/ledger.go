@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -88,8 +89,34 @@ func testLedgerConcurrentCaptures(t *testing.T, open Opener) {
 	clock := start()
 	s := open(t, clock.Now)
 	const n = 40
+	// Made at once (Badger stores them in batches), each reference twice:
+	// every order counted once, a refused second one not at all.
+	var made sync.WaitGroup
+	dup := make(chan error, 2*n)
+	for i := range 2 * n {
+		made.Add(1)
+		go func() {
+			defer made.Done()
+			if err := s.Create(NewOrder(Ref(i%n), int64(100+i%n))); err != nil {
+				dup <- err
+			}
+		}()
+	}
+	made.Wait()
+	close(dup)
+	refused := 0
+	for err := range dup {
+		if !errors.Is(err, state.ErrExists) {
+			t.Fatal(err)
+		}
+		refused++
+	}
+	if refused != n {
+		t.Fatalf("%d second creates refused, want %d", refused, n)
+	}
+	h := clock.Now()
+	sameRows(t, ledger(t, s, h, h.Add(time.Hour)), []state.LedgerRow{{Hour: h, Orders: n}})
 	for i := range n {
-		mustCreate(t, s, NewOrder(Ref(i), int64(100+i)))
 		authorize(t, s, Ref(i), int64(100+i))
 	}
 	var (
@@ -116,7 +143,6 @@ func testLedgerConcurrentCaptures(t *testing.T, open Opener) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	h := clock.Now()
 	sameRows(t, ledger(t, s, h, h.Add(time.Hour)), []state.LedgerRow{{Hour: h, Captured: want, Orders: n}})
 }
 
