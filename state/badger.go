@@ -99,6 +99,7 @@ func OpenBadger(dir string, opts Options) (*BadgerStore, error) {
 		return nil, fmt.Errorf("opening badger: %w", err)
 	}
 	s := &BadgerStore{db: db, now: opts.Now, history: opts.HistoryLimit}
+	s.answers.flush = s.flushAnswers
 	if err := s.migrate(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -118,7 +119,7 @@ func (s *BadgerStore) Close() error {
 	if s.closed {
 		return nil
 	}
-	// Create answers still in memory are written first (see
+	// Create answers still held in memory are written first (see
 	// RecordCreated), so a shop that stops loses none.
 	w := &s.answers
 	w.mu.Lock()
@@ -127,10 +128,7 @@ func (s *BadgerStore) Close() error {
 		w.timer = nil
 	}
 	w.mu.Unlock()
-	var flushErr error
-	if all := s.takeAnswers(); len(all) > 0 {
-		flushErr = s.commit(func(txn *badger.Txn) error { return writeAnswers(txn, all) })
-	}
+	flushErr := s.writeAnswers(s.takeAnswers(true), s.commit)
 	s.closed = true
 	return errors.Join(flushErr, s.db.Close())
 }

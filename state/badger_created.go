@@ -20,38 +20,55 @@ import (
 // loses nothing, while its fsync cost as much as the order's, and even an
 // unsynced commit of its own (measured with a second, unsynced Badger
 // database) cost a third of the proxied create's CPU. Badger syncs per
-// database, not per commit, so the answer is instead kept in memory and
-// written with the next commit of new orders (see createBatch), which
-// happens at once on a busy shop; on a quiet one, a commit of the answers
-// alone follows within answerFlushDelay, and Close writes what is left.
-// Until then, and after, every read of an order whose payment is not yet
-// known merges the answer in (a map lookup, and one key read in the same
-// transaction, only for such orders), and the order's next transition
-// writes it with the order. A crash before that loses the answer; the
-// order, its key and its notification were on disk before the create.
+// database, not per commit, so the answer is instead held in memory until
+// the order's next write carries it: every read of the order merges it in
+// (a map lookup, and for an order whose payment is not yet known one key
+// read), so the next transition, or the poller's first look at the order
+// (5 s after checkout, which writes the order), stores the order with it,
+// and the answer is then forgotten without a write of its own. Only an
+// answer whose order has not been written within answerHold is written
+// on its own (in a key of its own, read the same way), as are all of them
+// when more than maxHeldAnswers wait, and whatever is left at Close. A
+// crash loses the answers held; the order, its key and its notification
+// were on disk before the create.
 
 const (
-	// prefixCreateAnswer keys an order's create answer kept apart from
+	// prefixCreateAnswer keys an order's create answer written apart from
 	// the order: ca/<ref>.
 	prefixCreateAnswer = "ca/"
 	// answerTTL: long after any order's next transition (the poller's
 	// first look comes seconds later), the key is no longer needed.
 	answerTTL = 7 * 24 * time.Hour
-	// answerFlushDelay is how long an answer waits in memory for a commit
-	// of new orders to go with before it is committed on its own.
-	answerFlushDelay = 100 * time.Millisecond
+	// answerHold is how long an answer waits in memory for its order's
+	// next write before it is written on its own: several of the poller's
+	// first looks, which come 5 s after checkout.
+	answerHold = 30 * time.Second
+	// maxHeldAnswers bounds the answers in memory: beyond it, all are
+	// written (answerChunk per commit, within Badger's largest batch).
+	maxHeldAnswers = 4096
+	answerChunk    = 512
 )
 
-// answers are create answers recorded and not yet written.
+// answers are create answers recorded and not yet on disk.
 type answers struct {
-	mu      sync.Mutex
-	pending map[string]CreateAnswer
-	timer   *time.Timer
+	mu    sync.Mutex
+	held  map[string]heldAnswer
+	timer *time.Timer
+	// flush writes the answers due (BadgerStore.flushAnswers).
+	flush func()
+	// hold and max are answerHold and maxHeldAnswers (tests shorten them).
+	hold time.Duration
+	max  int
 }
 
-// RecordCreated implements Store: the answer is kept in memory and written
-// with the next commit of new orders (see above), without reading the
-// order.
+// heldAnswer is an answer in memory and when it came.
+type heldAnswer struct {
+	answer CreateAnswer
+	since  time.Time
+}
+
+// RecordCreated implements Store: the answer is held in memory until the
+// order's next write carries it (see above), without reading the order.
 func (s *BadgerStore) RecordCreated(ref string, a CreateAnswer) error {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
@@ -61,45 +78,114 @@ func (s *BadgerStore) RecordCreated(ref string, a CreateAnswer) error {
 	w := &s.answers
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.pending == nil {
-		w.pending = map[string]CreateAnswer{}
+	if w.held == nil {
+		w.held = map[string]heldAnswer{}
 	}
-	if kept, ok := w.pending[ref]; ok && kept.RedirectURL == a.RedirectURL {
+	if kept, ok := w.held[ref]; ok && kept.answer.RedirectURL == a.RedirectURL {
 		return nil // the first answer stands: one sent again answers the same
 	}
-	w.pending[ref] = a
-	if w.timer == nil {
-		w.timer = time.AfterFunc(answerFlushDelay, s.flushAnswers)
+	w.held[ref] = heldAnswer{answer: a, since: time.Now()}
+	switch {
+	case len(w.held) >= w.limit():
+		w.arm(0)
+	case w.timer == nil:
+		w.arm(w.holdFor())
 	}
 	return nil
 }
 
-// pendingAnswer returns the answer for ref that waits in memory.
-func (s *BadgerStore) pendingAnswer(ref string) (CreateAnswer, bool) {
-	w := &s.answers
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	a, ok := w.pending[ref]
-	return a, ok
+func (w *answers) holdFor() time.Duration {
+	if w.hold > 0 {
+		return w.hold
+	}
+	return answerHold
 }
 
-// takeAnswers returns the answers waiting in memory, to be written in txn.
-func (s *BadgerStore) takeAnswers() map[string]CreateAnswer {
+func (w *answers) limit() int {
+	if w.max > 0 {
+		return w.max
+	}
+	return maxHeldAnswers
+}
+
+// arm sets the timer that writes due answers to fire in d (with w.mu
+// held).
+func (w *answers) arm(d time.Duration) {
+	if w.timer != nil {
+		w.timer.Reset(d)
+		return
+	}
+	w.timer = time.AfterFunc(d, w.flush)
+}
+
+// heldAnswer returns the answer for ref held in memory.
+func (s *BadgerStore) heldAnswer(ref string) (CreateAnswer, bool) {
 	w := &s.answers
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.pending) == 0 {
-		return nil
+	h, ok := w.held[ref]
+	return h.answer, ok
+}
+
+// answersStored forgets the held answers that orders just written carry:
+// their write put the answer on disk with the order.
+func (s *BadgerStore) answersStored(orders ...*Order) {
+	w := &s.answers
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range orders {
+		h, ok := w.held[o.Reference]
+		if ok && o.Payment.State != "" && o.RedirectURL == h.answer.RedirectURL {
+			delete(w.held, o.Reference)
+		}
 	}
-	out := make(map[string]CreateAnswer, len(w.pending))
-	for ref, a := range w.pending {
-		out[ref] = a
+}
+
+// takeAnswers returns the held answers to write: those held for hold or
+// longer, or all of them (all set, or more than the limit held).
+func (s *BadgerStore) takeAnswers(all bool) map[string]CreateAnswer {
+	w := &s.answers
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	all = all || len(w.held) >= w.limit()
+	now := time.Now()
+	out := map[string]CreateAnswer{}
+	for ref, h := range w.held {
+		if all || now.Sub(h.since) >= w.holdFor() {
+			out[ref] = h.answer
+		}
 	}
 	return out
 }
 
-// writeAnswers writes answers in txn.
-func writeAnswers(txn *badger.Txn, all map[string]CreateAnswer) error {
+// writeAnswers writes answers on their own, answerChunk per commit made
+// by write (retry, or commit while Close holds the gate).
+func (s *BadgerStore) writeAnswers(all map[string]CreateAnswer, write func(func(*badger.Txn) error) error) error {
+	chunk := make(map[string]CreateAnswer, min(len(all), answerChunk))
+	put := func() error {
+		err := write(func(txn *badger.Txn) error { return putAnswers(txn, chunk) })
+		if err == nil {
+			s.answersWritten(chunk)
+		}
+		clear(chunk)
+		return err
+	}
+	for ref, a := range all {
+		chunk[ref] = a
+		if len(chunk) == answerChunk {
+			if err := put(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(chunk) > 0 {
+		return put()
+	}
+	return nil
+}
+
+// putAnswers writes answers in txn.
+func putAnswers(txn *badger.Txn, all map[string]CreateAnswer) error {
 	for ref, a := range all {
 		data, err := json.Marshal(a)
 		if err != nil {
@@ -115,61 +201,63 @@ func writeAnswers(txn *badger.Txn, all map[string]CreateAnswer) error {
 // answersWritten forgets the answers a commit wrote (unless a newer one
 // came meanwhile).
 func (s *BadgerStore) answersWritten(all map[string]CreateAnswer) {
-	if len(all) == 0 {
-		return
-	}
 	w := &s.answers
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for ref, a := range all {
-		if cur, ok := w.pending[ref]; ok && cur == a {
-			delete(w.pending, ref)
+		if cur, ok := w.held[ref]; ok && cur.answer == a {
+			delete(w.held, ref)
 		}
 	}
 }
 
-// flushAnswers commits the answers that no commit of new orders took.
+// flushAnswers writes the answers held too long (or too many), and sets
+// the timer for the next that will be.
 func (s *BadgerStore) flushAnswers() {
 	w := &s.answers
 	w.mu.Lock()
 	w.timer = nil
 	w.mu.Unlock()
-	all := s.takeAnswers()
-	if len(all) == 0 {
-		return
-	}
-	err := s.retry(func(txn *badger.Txn) error { return writeAnswers(txn, all) })
-	if err == nil {
-		s.answersWritten(all)
-		return
-	}
+	err := s.writeAnswers(s.takeAnswers(false), s.retry)
 	if errors.Is(err, ErrClosed) {
 		return
 	}
 	w.mu.Lock()
-	if w.timer == nil {
-		w.timer = time.AfterFunc(answerFlushDelay, s.flushAnswers)
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		return // armed by an answer that came meanwhile
 	}
-	w.mu.Unlock()
+	if err != nil {
+		w.arm(time.Second)
+		return
+	}
+	var oldest time.Time
+	for _, h := range w.held {
+		if oldest.IsZero() || h.since.Before(oldest) {
+			oldest = h.since
+		}
+	}
+	if !oldest.IsZero() {
+		w.arm(max(0, time.Until(oldest.Add(w.holdFor()))))
+	}
 }
 
-// mergeAnswer merges an order's create answer, if one is kept apart, into
-// o as read in txn. Only an order whose payment is not known yet (or whose
-// address at Vipps is not) is looked up. It reports whether o changed.
+// mergeAnswer merges an order's create answer, held in memory or written
+// apart, into o as read in txn. Only an order whose payment is not known
+// yet (or whose address at Vipps is not) is looked up. It reports whether
+// o changed.
 func (s *BadgerStore) mergeAnswer(txn *badger.Txn, o *Order) (bool, error) {
 	if o.Payment.State != "" && (o.RedirectURL != "" || o.Payment.State != vippsCreated) {
 		return false, nil
 	}
-	var a CreateAnswer
-	err := getJSON(txn, prefixCreateAnswer+o.Reference, &a)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		var ok bool
-		if a, ok = s.pendingAnswer(o.Reference); !ok {
+	a, ok := s.heldAnswer(o.Reference)
+	if !ok {
+		switch err := getJSON(txn, prefixCreateAnswer+o.Reference, &a); {
+		case errors.Is(err, ErrNotFound):
 			return false, nil
+		case err != nil:
+			return false, err
 		}
-	case err != nil:
-		return false, err
 	}
 	return o.applyCreatedRecord(a, s.history), nil
 }

@@ -13,9 +13,12 @@ import (
 // ClaimChecks implements Store: due watched orders are moved to now+lease
 // in the index of watched orders, in one transaction.
 func (s *BadgerStore) ClaimChecks(now time.Time, lease time.Duration, max int) ([]string, error) {
-	var claimed []string
+	var (
+		claimed []string
+		moved   []*Order
+	)
 	err := s.retry(func(txn *badger.Txn) error {
-		claimed = claimed[:0]
+		claimed, moved = claimed[:0], moved[:0]
 		refs, err := dueIn(txn, now, max)
 		if err != nil {
 			return err
@@ -28,18 +31,22 @@ func (s *BadgerStore) ClaimChecks(now time.Time, lease time.Duration, max int) (
 			if err != nil {
 				return err
 			}
-			moved := *o
-			moved.NextCheckAt = now.Add(lease).UTC()
-			if err := s.putOrder(txn, &moved); err != nil {
+			m := *o
+			m.NextCheckAt = now.Add(lease).UTC()
+			if err := s.putOrder(txn, &m); err != nil {
 				return err
 			}
-			if err := writeIndexes(txn, o, &moved); err != nil {
+			if err := writeIndexes(txn, o, &m); err != nil {
 				return err
 			}
-			claimed = append(claimed, ref)
+			claimed, moved = append(claimed, ref), append(moved, &m)
 		}
 		return nil
 	})
+	if err == nil {
+		// The orders went to disk with any create answer held for them.
+		s.answersStored(moved...)
+	}
 	return claimed, err
 }
 

@@ -158,14 +158,7 @@ func (s *BadgerStore) commitCreates(batch []*createReq) {
 			close(r.done)
 		}
 	}()
-	var answers map[string]CreateAnswer
 	err := s.retry(func(txn *badger.Txn) error {
-		// Create answers waiting in memory go with the orders (see
-		// RecordCreated): their one write costs no fsync of its own.
-		answers = s.takeAnswers()
-		if err := writeAnswers(txn, answers); err != nil {
-			return err
-		}
 		// The batch's orders are counted in the ledger's row of its
 		// first order (the sums are the same whichever row of the hour
 		// holds them): one row to read and write per batch, not one per
@@ -195,9 +188,6 @@ func (s *BadgerStore) commitCreates(batch []*createReq) {
 		}
 		return nil
 	})
-	if err == nil {
-		s.answersWritten(answers)
-	}
 	if errors.Is(err, badger.ErrTxnTooBig) && len(batch) > 1 {
 		half := len(batch) / 2
 		s.commitCreatesSplit(batch[:half], batch[half:])

@@ -80,5 +80,8 @@ func (s *BadgerStore) Update(ref string, src Source, fn func(o *Order, tx *Tx) e
 		}
 		return result, false, err
 	}
+	if changed {
+		s.answersStored(result)
+	}
 	return result, changed, nil
 }

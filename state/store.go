@@ -30,9 +30,10 @@ type Store interface {
 	// RecordCreated records Vipps' answer to a stored order's create call
 	// (see Order.ApplyCreated): every read after it returns shows it. It is
 	// the one write that is not on disk before it returns: a power cut may
-	// lose it (Badger keeps it in memory and writes it with the next
-	// commit of new orders, or on its own 100 ms later, or at Close;
-	// PostgreSQL commits it without waiting for the WAL flush). Nothing is lost with it: the
+	// lose it (Badger holds it in memory until the order's next write
+	// carries it, or writes it on its own after 30 s, when too many are
+	// held, or at Close; PostgreSQL commits it without waiting for the
+	// WAL flush). Nothing is lost with it: the
 	// order was stored before the create was sent, the poller asks Vipps
 	// for the payment, and the create sent again with the order's key
 	// answers with the same address. It does not read the order, so it

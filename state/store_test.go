@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -150,16 +151,18 @@ func TestConcurrentCreatesShareCommits(t *testing.T) {
 	}
 }
 
-// TestCreateAnswersAreWrittenWithoutAFsyncOfTheirOwn: a create answer goes
-// to disk with the next commit of new orders; on a quiet shop, on its own
-// shortly after; and a store that closes writes what it still holds.
-func TestCreateAnswersAreWrittenWithoutAFsyncOfTheirOwn(t *testing.T) {
+// TestCreateAnswersWaitForTheirOrdersNextWrite: a create answer is held
+// in memory, shown by every read, and goes to disk with its order's next
+// write (a transition, or the poller's claim), never with other orders
+// and without a write of its own; one held too long, or too many held,
+// are written on their own; a store that closes writes what it holds.
+func TestCreateAnswersWaitForTheirOrdersNextWrite(t *testing.T) {
 	dir := t.TempDir()
 	s, err := OpenBadger(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	onDisk := func(ref string) bool {
+	apart := func(ref string) bool {
 		t.Helper()
 		found := false
 		_ = s.view(func(txn *badgerTxn) error {
@@ -169,42 +172,101 @@ func TestCreateAnswersAreWrittenWithoutAFsyncOfTheirOwn(t *testing.T) {
 		})
 		return found
 	}
+	stored := func(ref string) string {
+		t.Helper()
+		var o *Order
+		if err := s.view(func(txn *badgerTxn) (err error) { o, _, err = s.getOrderRaw(txn, ref); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return o.RedirectURL
+	}
+	held := func(ref string) bool { _, ok := s.heldAnswer(ref); return ok }
 	pendingOrder := func(i int) string {
 		o := newOrder(ref(i), 100)
-		o.Status = StatusPending
+		o.Status, o.NextCheckAt = StatusPending, time.Now().Add(time.Second)
 		if err := s.Create(o); err != nil {
 			t.Fatal(err)
 		}
 		return o.Reference
 	}
 	answer := CreateAnswer{RedirectURL: "https://vipps.example/1", At: time.Now()}
-	// With the next order.
-	first := pendingOrder(1)
-	if err := s.RecordCreated(first, answer); err != nil {
-		t.Fatal(err)
+	record := func(r string) {
+		t.Helper()
+		if err := s.RecordCreated(r, answer); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if o, _ := s.Get(first); o.RedirectURL != answer.RedirectURL || onDisk(first) {
-		t.Fatalf("right after: shown %q, on disk %v", o.RedirectURL, onDisk(first))
+
+	// Shown at once; not written, not even with the next new order.
+	first := pendingOrder(1)
+	record(first)
+	if o, _ := s.Get(first); o.RedirectURL != answer.RedirectURL || o.Payment.State != "CREATED" {
+		t.Fatalf("right after: shown %+v", o)
 	}
 	pendingOrder(2)
-	if !onDisk(first) {
-		t.Fatal("the answer did not go with the next order's commit")
+	if apart(first) || stored(first) != "" || !held(first) {
+		t.Fatalf("after the next order: apart %v, stored %q, held %v", apart(first), stored(first), held(first))
 	}
-	// On its own, on a quiet shop.
-	if err := s.RecordCreated(ref(2), answer); err != nil {
+	// The order's next transition stores it with the order.
+	if _, _, err := s.Update(first, SourceWebhook, func(o *Order, tx *Tx) error {
+		_, err := o.ApplyPayment(Observation{State: "AUTHORIZED", Authorized: 100})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
+	if stored(first) != answer.RedirectURL || apart(first) || held(first) {
+		t.Fatalf("after the transition: stored %q, apart %v, held %v", stored(first), apart(first), held(first))
+	}
+	// The poller's claim stores it with the order.
+	record(ref(2))
+	if claimed, err := s.ClaimChecks(time.Now().Add(time.Hour), time.Minute, 10); err != nil || !slices.Contains(claimed, ref(2)) {
+		t.Fatalf("claimed %v, %v", claimed, err)
+	}
+	if stored(ref(2)) != answer.RedirectURL || apart(ref(2)) || held(ref(2)) {
+		t.Fatalf("after the claim: stored %q, apart %v, held %v", stored(ref(2)), apart(ref(2)), held(ref(2)))
+	}
+	// On its own once held too long.
+	s.answers.mu.Lock()
+	s.answers.hold = 50 * time.Millisecond
+	s.answers.arm(0) // the timer set for the default hold
+	s.answers.mu.Unlock()
+	third := pendingOrder(3)
+	record(third)
 	deadline := time.Now().Add(5 * time.Second)
-	for !onDisk(ref(2)) {
+	for !apart(third) {
 		if time.Now().After(deadline) {
-			t.Fatal("the answer was not written on its own")
+			t.Fatal("an answer held too long was not written on its own")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if held(third) {
+		t.Fatal("an answer written is still held")
+	}
+	// All at once when too many are held.
+	s.answers.mu.Lock()
+	s.answers.hold, s.answers.max = time.Hour, 3
+	s.answers.mu.Unlock()
+	many := []string{pendingOrder(4), pendingOrder(5), pendingOrder(6)}
+	for _, r := range many {
+		record(r)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for _, r := range many {
+		for !apart(r) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: too many answers held were not written", r)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	// At close.
-	third := pendingOrder(3)
-	if err := s.RecordCreated(third, answer); err != nil {
-		t.Fatal(err)
+	s.answers.mu.Lock()
+	s.answers.max = 0
+	s.answers.mu.Unlock()
+	last := pendingOrder(7)
+	record(last)
+	if apart(last) {
+		t.Fatal("written before its time")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -213,9 +275,9 @@ func TestCreateAnswersAreWrittenWithoutAFsyncOfTheirOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, r := range []string{first, ref(2), third} {
-		if o, err := s.Get(r); err != nil || o.RedirectURL != answer.RedirectURL || o.Payment.State != "CREATED" {
-			t.Fatalf("%s after reopening: %+v %v", r, o, err)
+	for i := 1; i <= 7; i++ {
+		if o, err := s.Get(ref(i)); err != nil || o.RedirectURL != answer.RedirectURL || o.Payment.State == "" {
+			t.Fatalf("%s after reopening: %+v %v", ref(i), o, err)
 		}
 	}
 }
