@@ -43,9 +43,11 @@ const (
 	// next write before it is written on its own: several of the poller's
 	// first looks, which come 5 s after checkout.
 	answerHold = 30 * time.Second
-	// maxHeldAnswers bounds the answers in memory: beyond it, all are
-	// written (answerChunk per commit, within Badger's largest batch).
-	maxHeldAnswers = 4096
+	// maxHeldAnswers bounds the answers in memory (a few hundred bytes
+	// each): beyond it, all are written (answerChunk per commit, within
+	// Badger's largest batch). A shop taking 3,000 checkouts a second
+	// holds about 15,000, until the poller's first looks.
+	maxHeldAnswers = 1 << 15
 	answerChunk    = 512
 )
 
