@@ -207,9 +207,17 @@ type figures map[int]map[string]result
 // paths are the measured paths, in the order they run and print.
 var paths = []string{"direct", "proxy", "durable", "checkout", "order"}
 
-// pass starts Caddy on a data directory, measures every concurrency level
-// and stops it. It returns the checkout rate per level, every result and
-// the failures.
+// pass measures every concurrency level on a data directory and returns
+// the checkout rate per level, every result and the failures.
+//
+// Every measurement runs on a Caddy of its own, started on an empty data
+// directory against an emptied simulator, and stopped after it (a whole
+// order's measurement first waits for its receipts): what a path leaves
+// behind — the poller checking the payments a checkout measurement left
+// waiting, the outbox posting receipts — would otherwise run during the
+// measurements after it and be counted against them, the baselines
+// included. With orders preloaded (stored > 0) the one data directory
+// serves every measurement, each on a Caddy of its own.
 func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, figures, int64, error) {
 	cfg := filepath.Join(work, "Caddyfile")
 	durableDir := ""
@@ -219,70 +227,96 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	if err := os.WriteFile(cfg, []byte(caddyfile(dataDir, work, durableDir)), 0o600); err != nil {
 		return nil, nil, 0, err
 	}
-	caddy := exec.Command(caddyBin, "run", "--config", cfg, "--adapter", "caddyfile")
-	caddy.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(work, "xdg"), "XDG_CONFIG_HOME="+filepath.Join(work, "xdg"))
-	logFile, _ := os.Create(filepath.Join(work, "caddy.log"))
-	caddy.Stdout, caddy.Stderr = logFile, logFile
-	started := time.Now()
-	if err := caddy.Start(); err != nil {
+	c, err := startCaddy(caddyBin, cfg, work)
+	if err != nil {
 		return nil, nil, 0, err
 	}
-	defer proc.Stop(caddy)
-	up, err := proc.WaitUp(shopURL+"/vipps/shop.json", 60*time.Second)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("caddy did not start: %w", err)
-	}
-	startup := up.Sub(started)
-	pid := caddy.Process.Pid
-	time.Sleep(time.Second)
-	idle := proc.KB(pid, "VmRSS")
-
-	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB (%d orders stored)\n\n", startup.Round(time.Millisecond), idle/1024, stored)
+	defer func() { c.stop() }()
+	fmt.Printf("Caddy with the plugin: start-up to serving %s, idle RSS %.1f MB (%d orders stored)\n\n", c.startup.Round(time.Millisecond), c.idleKB/1024, stored)
 	fmt.Println("| buyers | path | req/s | failed | p50 | p95 | p99 | Caddy CPU s | Caddy CPU ms/op | Caddy peak RSS | ÷ proxy (req/s) | ÷ proxy (CPU/op) | ÷ durable (req/s) | ÷ durable (CPU/op) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	used := false // whether the running Caddy has served a measurement
+	// fresh runs one measurement on a Caddy that has served none.
+	fresh := func(name string, conc int, op func(ctx context.Context) error) (result, error) {
+		if used {
+			c.stop()
+			if _, err := b.do(context.Background(), http.MethodPost, simURL+"/_sim/reset", "", "", http.StatusNoContent); err != nil {
+				return result{}, err
+			}
+			if stored == 0 {
+				for _, dir := range []string{dataDir, durableDir} {
+					if dir != "" {
+						if err := os.RemoveAll(dir); err != nil {
+							return result{}, err
+						}
+					}
+				}
+			}
+			next, err := startCaddy(caddyBin, cfg, work)
+			if err != nil {
+				return result{}, err
+			}
+			c = next
+		}
+		used = true
+		return profiled(name, conc, dur, func() result { return measure(c.pid, conc, dur, op) }), nil
+	}
 	rates := map[int]float64{}
 	all := figures{}
 	failures := int64(0)
+	receipts, shipped := 0, 0
 	var stepLines []string
-	for _, c := range levels {
+	for _, conc := range levels {
 		// With -rounds, the paths take turns, round after round, and each
 		// row sums its rounds: a slow spell of the machine then falls on
 		// every path alike instead of on whichever ran during it.
-		var direct, proxied, durable, checkout, order result
+		sums := map[string]result{}
 		for range rounds {
-			direct = load.Add(direct, measure(pid, c, dur, b.direct))
-			proxied = load.Add(proxied, profiled("proxy", c, dur, func() result { return measure(pid, c, dur, b.proxied) }))
-			if durableDir != "" {
-				durable = load.Add(durable, profiled("durable", c, dur, func() result { return measure(pid, c, dur, b.durable) }))
+			for _, p := range []struct {
+				name string
+				op   func(ctx context.Context) error
+			}{{"direct", b.direct}, {"proxy", b.proxied}, {"durable", b.durable}, {"checkout", b.checkout}, {"order", b.order}} {
+				if p.name == "durable" && durableDir == "" {
+					continue
+				}
+				r, err := fresh(p.name, conc, p.op)
+				if err != nil {
+					return nil, nil, 0, err
+				}
+				sums[p.name] = load.Add(sums[p.name], r)
+				if p.name == "order" {
+					// Before this Caddy stops: its outbox posts the
+					// receipts of the orders shipped.
+					n, of := b.receipts()
+					receipts, shipped = receipts+n, shipped+of
+				}
 			}
-			checkout = load.Add(checkout, profiled("checkout", c, dur, func() result { return measure(pid, c, dur, b.checkout) }))
-			order = load.Add(order, profiled("order", c, dur, func() result { return measure(pid, c, dur, b.order) }))
 		}
-		rates[c] = checkout.Rate()
-		all[c] = map[string]result{"direct": direct, "proxy": proxied, "checkout": checkout, "order": order}
+		direct, proxied, durable, checkout, order := sums["direct"], sums["proxy"], sums["durable"], sums["checkout"], sums["order"]
+		rates[conc] = checkout.Rate()
+		all[conc] = map[string]result{"direct": direct, "proxy": proxied, "checkout": checkout, "order": order}
 		rows := []struct {
 			name string
 			r    result
 		}{{"direct", direct}, {"proxy", proxied}, {"durable", durable}, {"checkout", checkout}, {"order", order}}
 		if durableDir != "" {
-			all[c]["durable"] = durable
+			all[conc]["durable"] = durable
 		} else {
 			rows = slices.Delete(rows, 2, 3)
 		}
 		for _, row := range rows {
 			failures += row.r.Failed
-			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | %s | %s | %s | %s |\n", c, row.name, row.r.Rate(), row.r.Failed,
+			fmt.Printf("| %d | %s | %.1f | %d | %s | %s | %s | %.2f | %.2f | %.1f MB | %s | %s | %s | %s |\n", conc, row.name, row.r.Rate(), row.r.Failed,
 				ms(row.r.Pct(0.5)), ms(row.r.Pct(0.95)), ms(row.r.Pct(0.99)), row.r.CPU, row.r.CPUPerOp(), row.r.PeakKB/1024,
 				ratio(row.r.Rate(), proxied.Rate(), true), ratio(row.r.CPUPerOp(), proxied.CPUPerOp(), row.name != "direct"),
 				ratio(row.r.Rate(), durable.Rate(), durableDir != "" && row.name != "direct" && row.name != "proxy"),
 				ratio(row.r.CPUPerOp(), durable.CPUPerOp(), durableDir != "" && row.name != "direct" && row.name != "proxy"))
 		}
-		stepLines = append(stepLines, fmt.Sprintf("- %d buyers: %s", c, b.stepTimes()))
+		stepLines = append(stepLines, fmt.Sprintf("- %d buyers: %s", conc, b.stepTimes()))
 	}
 	fmt.Printf("\nthe steps of a whole order, p50 / p95:\n\n%s\n", strings.Join(stepLines, "\n"))
-	receipts, orders := b.receipts()
-	fmt.Printf("\nwhole orders shipped: %d; receipts posted by the outbox within 15 s: %d\n", orders, receipts)
-	failures += int64(orders - receipts)
+	fmt.Printf("\nwhole orders shipped: %d; receipts posted by the outbox within 15 s of each measurement: %d\n", shipped, receipts)
+	failures += int64(shipped - receipts)
 	if stored > 0 {
 		if err := listFigures(); err != nil {
 			return nil, nil, 0, err
@@ -294,6 +328,54 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	}
 	return rates, all, failures, nil
 }
+
+// caddyProc is a running Caddy of the benchmark.
+type caddyProc struct {
+	cmd     *exec.Cmd
+	pid     int
+	startup time.Duration
+	idleKB  float64
+}
+
+// startCaddy starts Caddy on cfg and waits until it serves and has
+// settled for a second.
+func startCaddy(bin, cfg, work string) (*caddyProc, error) {
+	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(work, "xdg"), "XDG_CONFIG_HOME="+filepath.Join(work, "xdg"))
+	logFile, _ := os.OpenFile(filepath.Join(work, "caddy.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &caddyProc{cmd: cmd, pid: cmd.Process.Pid}
+	up, err := proc.WaitUp(shopURL+"/vipps/shop.json", 60*time.Second)
+	if err != nil {
+		c.stop()
+		return nil, fmt.Errorf("caddy did not start: %w", err)
+	}
+	c.startup = up.Sub(started)
+	settle(c.pid)
+	c.idleKB = proc.KB(c.pid, "VmRSS")
+	return c, nil
+}
+
+// settle waits until a started Caddy is idle (under 2 % of a core over a
+// quarter of a second; at least one second, at most ten), so that what
+// it does while starting is not counted against the first measurement.
+func settle(pid int) {
+	time.Sleep(time.Second)
+	for deadline := time.Now().Add(9 * time.Second); time.Now().Before(deadline); {
+		before := proc.CPUSeconds(pid)
+		time.Sleep(250 * time.Millisecond)
+		if proc.CPUSeconds(pid)-before < 0.005 {
+			return
+		}
+	}
+}
+
+// stop stops Caddy and waits for it to exit.
+func (c *caddyProc) stop() { proc.Stop(c.cmd) }
 
 // compare measures an earlier binary and this one in turn, twice each, and
 // prints after ÷ before per path from the sums of both rounds.
