@@ -8,7 +8,7 @@
 //   - direct: create-payment calls sent straight to the simulator with the
 //     plugin's own client;
 //   - proxy: the same create call sent through Caddy's own reverse_proxy
-//     (in the same Caddy, to the same simulator): the HTTP hop a checkout
+//     (in the same Caddy build, to the same simulator): the HTTP hop a checkout
 //     must make, without the plugin — the baseline the plugin is held to;
 //   - durable: the same proxied create after one synced Badger write of a
 //     stored order's size (bench/internal/durable, in the same Caddy): the
@@ -21,7 +21,9 @@
 //     posted by the plugin's outbox meanwhile and counted at the end;
 //
 // with throughput, p50/p95/p99 latency, the Caddy process's CPU seconds,
-// and its resident memory idle and at peak. With -growth N it first loads N
+// and its resident memory idle and at peak. Each measurement runs on a
+// Caddy of its own (see pass), so that none is charged with what an
+// earlier one left for the poller or the outbox. With -growth N it first loads N
 // finished orders into the order store (and 1,000 pending ones) and also
 // reports start-up time, the poller's work per tick, the merchant list's
 // first and a deep page, and bytes on disk per order.
