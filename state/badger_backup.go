@@ -11,12 +11,16 @@ import (
 
 // Backup writes a consistent snapshot of the whole database to w while the
 // store keeps serving (Badger's own backup format), and returns the
-// version it is consistent at.
+// version it is consistent at. Create answers held in memory (see
+// RecordCreated) are written first, so that the backup has them.
 func (s *BadgerStore) Backup(w io.Writer) (uint64, error) {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
 	if s.closed {
 		return 0, ErrClosed
+	}
+	if err := s.writeAnswers(s.takeAnswers(true), s.commit); err != nil {
+		return 0, fmt.Errorf("writing held create answers: %w", err)
 	}
 	return s.db.Backup(w, 0)
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -279,5 +280,36 @@ func TestCreateAnswersWaitForTheirOrdersNextWrite(t *testing.T) {
 		if o, err := s.Get(ref(i)); err != nil || o.RedirectURL != answer.RedirectURL || o.Payment.State == "" {
 			t.Fatalf("%s after reopening: %+v %v", ref(i), o, err)
 		}
+	}
+}
+
+// TestBackupHasHeldCreateAnswers: a backup taken while a create answer
+// waits in memory for its order's next write has the answer.
+func TestBackupHasHeldCreateAnswers(t *testing.T) {
+	s, err := OpenBadger(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	o := newOrder(ref(1), 100)
+	o.Status = StatusPending
+	mustCreate(t, s, o)
+	if err := s.RecordCreated(o.Reference, CreateAnswer{RedirectURL: "https://vipps.example/1", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := OpenBadger(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	if err := restored.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := restored.Get(o.Reference); err != nil || got.RedirectURL != "https://vipps.example/1" || got.Payment.State != "CREATED" {
+		t.Fatalf("restored: %+v %v", got, err)
 	}
 }
