@@ -218,8 +218,11 @@ var paths = []string{"direct", "proxy", "durable", "checkout", "order"}
 // behind — the poller checking the payments a checkout measurement left
 // waiting, the outbox posting receipts — would otherwise run during the
 // measurements after it and be counted against them, the baselines
-// included. With orders preloaded (stored > 0) the one data directory
-// serves every measurement, each on a Caddy of its own.
+// included. With orders preloaded (stored > 0) one Caddy on the
+// preloaded directory serves every measurement, as the growth figures
+// have always been measured (a Caddy of its own per measurement would
+// have to copy a million orders each time, or find the orders of the
+// measurements before it waiting for a simulator that forgot them).
 func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, figures, int64, error) {
 	cfg := filepath.Join(work, "Caddyfile")
 	durableDir := ""
@@ -240,17 +243,15 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	used := false // whether the running Caddy has served a measurement
 	// fresh runs one measurement on a Caddy that has served none.
 	fresh := func(name string, conc int, op func(ctx context.Context) error) (result, error) {
-		if used {
+		if used && stored == 0 {
 			c.stop()
 			if _, err := b.do(context.Background(), http.MethodPost, simURL+"/_sim/reset", "", "", http.StatusNoContent); err != nil {
 				return result{}, err
 			}
-			if stored == 0 {
-				for _, dir := range []string{dataDir, durableDir} {
-					if dir != "" {
-						if err := os.RemoveAll(dir); err != nil {
-							return result{}, err
-						}
+			for _, dir := range []string{dataDir, durableDir} {
+				if dir != "" {
+					if err := os.RemoveAll(dir); err != nil {
+						return result{}, err
 					}
 				}
 			}
