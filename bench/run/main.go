@@ -179,7 +179,7 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 		fmt.Println("### Empty store")
 		fmt.Println()
 		var err error
-		if empty, _, _, err = pass(caddyBin, work, filepath.Join(work, "empty"), levels, dur, b, 0); err != nil {
+		if empty, _, _, err = pass(caddyBin, work, filepath.Join(work, "empty"), levels, dur, b, 0, true); err != nil {
 			return err
 		}
 		fmt.Printf("\n### %d orders stored\n\n", growth)
@@ -187,7 +187,7 @@ func run(caddyBin, conc string, dur time.Duration, growth int, strict bool) erro
 			return err
 		}
 	}
-	grown, _, failures, err := pass(caddyBin, work, filepath.Join(work, "data"), levels, dur, b, growth)
+	grown, _, failures, err := pass(caddyBin, work, filepath.Join(work, "data"), levels, dur, b, growth, growth > 0)
 	if err != nil {
 		return err
 	}
@@ -218,12 +218,12 @@ var paths = []string{"direct", "proxy", "durable", "checkout", "order"}
 // behind — the poller checking the payments a checkout measurement left
 // waiting, the outbox posting receipts — would otherwise run during the
 // measurements after it and be counted against them, the baselines
-// included. With orders preloaded (stored > 0) one Caddy on the
-// preloaded directory serves every measurement, as the growth figures
-// have always been measured (a Caddy of its own per measurement would
+// included. With shared (-growth: both the empty and the preloaded
+// store) one Caddy serves every measurement of the pass, as the growth
+// figures have always been measured (a Caddy of its own per measurement would
 // have to copy a million orders each time, or find the orders of the
 // measurements before it waiting for a simulator that forgot them).
-func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int) (map[int]float64, figures, int64, error) {
+func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *buyers, stored int, shared bool) (map[int]float64, figures, int64, error) {
 	cfg := filepath.Join(work, "Caddyfile")
 	durableDir := ""
 	if hasDurable(caddyBin) {
@@ -243,7 +243,7 @@ func pass(caddyBin, work, dataDir string, levels []int, dur time.Duration, b *bu
 	used := false // whether the running Caddy has served a measurement
 	// fresh runs one measurement on a Caddy that has served none.
 	fresh := func(name string, conc int, op func(ctx context.Context) error) (result, error) {
-		if used && stored == 0 {
+		if used && !shared {
 			c.stop()
 			if _, err := b.do(context.Background(), http.MethodPost, simURL+"/_sim/reset", "", "", http.StatusNoContent); err != nil {
 				return result{}, err
@@ -393,7 +393,7 @@ func compare(beforeBin, afterBin, conc string, dur time.Duration) error {
 	for round := 1; round <= 2; round++ {
 		for _, side := range []struct{ name, bin string }{{"before", beforeBin}, {"after", afterBin}} {
 			fmt.Printf("\n### Round %d, %s: %s\n\n", round, side.name, side.bin)
-			_, got, failed, err := pass(side.bin, e.work, filepath.Join(e.work, fmt.Sprintf("%s-%d", side.name, round)), e.levels, dur, e.b, 0)
+			_, got, failed, err := pass(side.bin, e.work, filepath.Join(e.work, fmt.Sprintf("%s-%d", side.name, round)), e.levels, dur, e.b, 0, false)
 			if err != nil {
 				return err
 			}
