@@ -375,6 +375,26 @@ func getJSON(txn *badger.Txn, key string, v any) error {
 	})
 }
 
+// eachOrder calls fn with every stored order, decoded from the iterator's
+// own item (no second lookup of its key).
+func eachOrder(txn *badger.Txn, fn func(o *Order) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte(prefixOrder)
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var o Order
+		item := it.Item()
+		if err := item.Value(func(val []byte) error { return json.Unmarshal(val, &o) }); err != nil {
+			return fmt.Errorf("decoding %s: %w", item.Key(), err)
+		}
+		if err := fn(&o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func putJSON(txn *badger.Txn, key string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {

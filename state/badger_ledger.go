@@ -214,23 +214,13 @@ func (s *BadgerStore) buildLedger() error {
 	defer wb.Cancel()
 	rows := map[time.Time]LedgerRow{}
 	err := s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte(prefixOrder)
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var o Order
-			if err := getJSON(txn, string(it.Item().Key()), &o); err != nil {
-				return err
+		return eachOrder(txn, func(o *Order) error {
+			sumLedger(rows, o)
+			if k := toShipKey(o); k != "" {
+				return wb.Set([]byte(k), nil)
 			}
-			sumLedger(rows, &o)
-			if k := toShipKey(&o); k != "" {
-				if err := wb.Set([]byte(k), nil); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("building the ledger: %w", err)

@@ -28,20 +28,12 @@ func (s *BadgerStore) migrate() error {
 	}
 	var stale []string
 	err = s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte(prefixOrder)
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var o Order
-			if err := getJSON(txn, string(it.Item().Key()), &o); err != nil {
-				return err
-			}
+		return eachOrder(txn, func(o *Order) error {
 			if o.Schema < SchemaVersion {
 				stale = append(stale, o.Reference)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("migrating orders: %w", err)
