@@ -163,7 +163,7 @@ func (s *BadgerStore) commitCreates(batch []*createReq) {
 		// first order (the sums are the same whichever row of the hour
 		// holds them): one row to read and write per batch, not one per
 		// order.
-		var ledger []LedgerRow
+		ledger := map[time.Time]LedgerRow{}
 		for _, r := range batch {
 			r.err = nil
 			err := s.insertOrderOnly(txn, r.o)
@@ -174,7 +174,7 @@ func (s *BadgerStore) commitCreates(batch []*createReq) {
 			if err != nil {
 				return err
 			}
-			ledger = sumByHour(ledger, LedgerChange(nil, r.o, r.o.CreatedAt))
+			addToHour(ledger, LedgerChange(nil, r.o, r.o.CreatedAt))
 			for _, j := range r.jobs {
 				if err := s.putJob(txn, j); err != nil {
 					return err
@@ -215,15 +215,4 @@ func (s *BadgerStore) commitCreatesSplit(parts ...[]*createReq) {
 			r.err = done[i].err
 		}
 	}
-}
-
-// sumByHour adds a change to the row of its hour in rows.
-func sumByHour(rows []LedgerRow, change LedgerRow) []LedgerRow {
-	for i := range rows {
-		if rows[i].Hour.Equal(change.Hour) {
-			rows[i].add(change)
-			return rows
-		}
-	}
-	return append(rows, change)
 }

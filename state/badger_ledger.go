@@ -239,10 +239,16 @@ func (s *BadgerStore) buildLedger() error {
 // sumLedger adds what an order adds to the ledger (LedgerOf) to rows.
 func sumLedger(rows map[time.Time]LedgerRow, o *Order) {
 	for _, r := range LedgerOf(o) {
-		cur := rows[r.Hour]
-		cur.add(r)
-		rows[r.Hour] = cur
+		addToHour(rows, r)
 	}
+}
+
+// addToHour adds a change to the row of its hour in rows.
+func addToHour(rows map[time.Time]LedgerRow, change LedgerRow) {
+	cur := rows[change.Hour]
+	cur.Hour = change.Hour
+	cur.add(change)
+	rows[change.Hour] = cur
 }
 
 // importLedger adds rows to the ledger's rows as stored (Import).
