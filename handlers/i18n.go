@@ -36,7 +36,7 @@ func newLang(code, brand, shopName, currency string) *Lang {
 	if !ok {
 		code, texts = defaultLanguage, messages[defaultLanguage]
 	}
-	zone, err := time.LoadLocation(shop.MarketOf(currency).TimeZone)
+	zone, err := shop.MarketOf(currency).Zone()
 	if err != nil {
 		zone = time.UTC
 	}

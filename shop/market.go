@@ -1,5 +1,11 @@
 package shop
 
+import (
+	"sync"
+	"time"
+	_ "time/tzdata" // the market's zone, wherever the shop runs
+)
+
 // Market is what the shop's currency says about where its buyers are: the
 // country code of their phone numbers, how they write them at home, and
 // their time zone. Vipps sells in NOK (Norway) and SEK (Sweden), MobilePay
@@ -35,4 +41,21 @@ func MarketOf(currency string) Market {
 		return m
 	}
 	return markets["NOK"]
+}
+
+// zones keeps the markets' zones once loaded (a load reads the zone
+// database).
+var zones sync.Map // name → *time.Location
+
+// Zone is the market's time zone, loaded once.
+func (m Market) Zone() (*time.Location, error) {
+	if z, ok := zones.Load(m.TimeZone); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(m.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(m.TimeZone, z)
+	return z, nil
 }

@@ -2,9 +2,7 @@ package shop
 
 import (
 	"fmt"
-	"sync"
 	"time"
-	_ "time/tzdata" // the market's zone, wherever the shop runs
 
 	"github.com/caddy-vipps/caddy-vipps/state"
 )
@@ -131,12 +129,12 @@ func (d *SalesDay) add(o SalesDay) {
 // order, so its cost does not grow with the shop's history.
 func (s *Service) Overview(now time.Time) (*Overview, error) {
 	currency := s.catalog.Currency()
-	zoneName := MarketOf(currency).TimeZone
-	zone, err := marketZone(zoneName)
+	market := MarketOf(currency)
+	zone, err := market.Zone()
 	if err != nil {
-		return nil, fmt.Errorf("overview: the market's zone %s: %w", zoneName, err)
+		return nil, fmt.Errorf("overview: the market's zone %s: %w", market.TimeZone, err)
 	}
-	ov := &Overview{Currency: currency, TimeZone: zoneName, At: now.UTC()}
+	ov := &Overview{Currency: currency, TimeZone: market.TimeZone, At: now.UTC()}
 
 	ship, n, err := s.store.Oldest(state.BacklogToShip, OverviewListed)
 	if err != nil {
@@ -201,22 +199,6 @@ func (s *Service) needsAttention() (NeedsAttention, error) {
 		na.WaitingOnVipps.Items = append(na.WaitingOnVipps.Items, AttentionItem{Reference: o.Reference, Kind: string(o.Status), Since: o.CreatedAt})
 	}
 	return na, nil
-}
-
-// zones keeps the markets' zones once loaded (a load reads the zone
-// database).
-var zones sync.Map // name → *time.Location
-
-func marketZone(name string) (*time.Location, error) {
-	if z, ok := zones.Load(name); ok {
-		return z.(*time.Location), nil
-	}
-	z, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	zones.Store(name, z)
-	return z, nil
 }
 
 // Now is the time on the service's clock (see SetClock): the moment an
