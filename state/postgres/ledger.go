@@ -83,13 +83,7 @@ func (s *Store) Oldest(b state.Backlog, limit int) ([]*state.Order, int, error) 
 		if err != nil {
 			return err
 		}
-		orders, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*state.Order, error) {
-			var data []byte
-			if err := row.Scan(&data); err != nil {
-				return nil, err
-			}
-			return decodeOrder(data)
-		})
+		orders, err = pgx.CollectRows(rows, scanOrder)
 		return err
 	})
 	if err != nil {

@@ -114,6 +114,15 @@ func getOrder(ctx context.Context, q querier, ref string, forUpdate bool) (*stat
 	return o, nil
 }
 
+// scanOrder reads a row of one column, an order's stored JSON.
+func scanOrder(row pgx.CollectableRow) (*state.Order, error) {
+	var data []byte
+	if err := row.Scan(&data); err != nil {
+		return nil, err
+	}
+	return decodeOrder(data)
+}
+
 // decodeOrder reads an order's stored JSON.
 func decodeOrder(data []byte) (*state.Order, error) {
 	var o state.Order
@@ -269,14 +278,7 @@ func (s *Store) List(cursor string, limit int, f state.ListFilter) ([]*state.Ord
 		if err != nil {
 			return err
 		}
-		orders, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*state.Order, error) {
-			var data []byte
-			if err := row.Scan(&data); err != nil {
-				return nil, err
-			}
-			var o state.Order
-			return &o, json.Unmarshal(data, &o)
-		})
+		orders, err = pgx.CollectRows(rows, scanOrder)
 		return err
 	})
 	if err != nil {
